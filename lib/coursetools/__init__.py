@@ -1,0 +1,1 @@
+"""Instructor and maintenance tools of the course: executing lectures, driving nbgrader, grading."""

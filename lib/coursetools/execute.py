@@ -1,0 +1,45 @@
+"""Execute lecture notebooks in place, so that their committed outputs are what nbval expects.
+
+    python -m coursetools.execute lectures/06_perceptron.ipynb [more.ipynb ...]
+
+Each notebook runs top to bottom in a fresh kernel from its own folder (as nbval runs it), with
+the non-interactive matplotlib back end; the run fails loudly if any cell raises.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def execute(path, timeout=120):
+    """Run the notebook at ``path`` and write it back with its outputs; return the seconds taken."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    return seconds
+
+
+def main(argv=None):
+    paths = (argv if argv is not None else sys.argv[1:])
+    if not paths:
+        print(__doc__)
+        return 2
+    for p in paths:
+        print(f"{p}: {execute(p):.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Activation functions ψ(v) and their derivatives ψ'(v) (lectures 02 and 04).
+
+Every function takes the induced local field ``v`` (any shape, float) and returns an array of the
+same shape, elementwise, except ``softmax`` which normalises along an axis. Each activation
+``name`` has a partner ``name_derivative(v)`` giving dψ/dv elementwise, so that a layer's backward
+pass is ``dL/dv = dL/dy * name_derivative(v)``.
+
+>>> from nnlib import activations as act
+>>> act.sigmoid(0.0)
+0.5
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "threshold", "threshold_derivative",
+    "linear", "linear_derivative",
+    "piecewise_linear", "piecewise_linear_derivative",
+    "sigmoid", "sigmoid_derivative",
+    "tanh", "tanh_derivative",
+    "relu", "relu_derivative",
+    "leaky_relu", "leaky_relu_derivative",
+    "softmax", "softmax_backward",
+    "stochastic_probability", "stochastic",
+    "get", "NAMES",
+]
+
+
+def _float(v):
+    """Return ``v`` as a float array (a Python scalar stays a 0-d array, returned as a float)."""
+    return np.asarray(v, dtype=float) if not isinstance(v, np.ndarray) or v.dtype.kind not in "f" else v
+
+
+def _out(result, v):
+    """Give back a Python float when the caller passed a scalar, an array otherwise."""
+    return float(result) if np.ndim(v) == 0 and not isinstance(v, np.ndarray) else result
+
+
+# ----------------------------------------------------------------------------------------------
+# Threshold (McCulloch-Pitts): y = 1 if v >= θ else 0
+# ----------------------------------------------------------------------------------------------
+def threshold(v, theta=0.0):
+    """McCulloch–Pitts unit: ψ(v) = 1 if v ≥ θ, else 0.
+
+    Shapes: ``v`` any shape → same shape, values in {0.0, 1.0}.
+    The AND gate of lecture 02 is ``threshold(x1 + x2, theta=2)``.
+    """
+    v = _float(v)
+    return _out((v >= theta).astype(v.dtype if v.ndim else float), v)
+
+
+def threshold_derivative(v, theta=0.0):
+    """dψ/dv of the threshold unit: 0 everywhere (undefined at v = θ, taken as 0).
+
+    This zero derivative is why a threshold unit cannot be trained by gradient descent.
+    """
+    v = _float(v)
+    return _out(np.zeros_like(v), v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Linear: y = v
+# ----------------------------------------------------------------------------------------------
+def linear(v):
+    """Identity activation: ψ(v) = v. Shapes: any → same."""
+    return _out(_float(v).copy(), v)
+
+
+def linear_derivative(v):
+    """dψ/dv of the identity: 1 everywhere. Shapes: any → same."""
+    return _out(np.ones_like(_float(v)), v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Piecewise linear: y = clip(v + 1/2, 0, 1)
+# ----------------------------------------------------------------------------------------------
+def piecewise_linear(v):
+    """Piecewise-linear unit (Haykin): ψ(v) = 1 for v ≥ +½, v + ½ for −½ < v < +½, 0 for v ≤ −½.
+
+    Shapes: any → same; values in [0, 1]. It is linear in its middle and saturates like a
+    threshold unit outside it.
+    """
+    v = _float(v)
+    return _out(np.clip(v + 0.5, 0.0, 1.0), v)
+
+
+def piecewise_linear_derivative(v):
+    """dψ/dv of the piecewise-linear unit: 1 on (−½, ½), 0 outside. Shapes: any → same."""
+    v = _float(v)
+    return _out(((v > -0.5) & (v < 0.5)).astype(float), v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Sigmoid with slope a: y = 1 / (1 + exp(-a v))
+# ----------------------------------------------------------------------------------------------
+def sigmoid(v, a=1.0):
+    """Logistic sigmoid with slope parameter ``a``: ψ(v) = 1 / (1 + exp(−a·v)).
+
+    Shapes: any → same; values in (0, 1). Computed without overflow for large |v|:
+    for negative a·v it uses the equal form exp(a·v) / (1 + exp(a·v)).
+    Larger ``a`` makes the S steeper; as a → ∞ it becomes the threshold unit.
+    """
+    v = _float(v)
+    z = a * v
+    e = np.exp(-np.abs(z))                       # always in (0, 1]: never overflows
+    out = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return _out(out, v)
+
+
+def sigmoid_derivative(v, a=1.0):
+    """dψ/dv of the sigmoid with slope a: a · ψ(v) · (1 − ψ(v)). Shapes: any → same.
+
+    The largest value is a/4, at v = 0.
+    """
+    s = np.asarray(sigmoid(v, a))
+    return _out(a * s * (1.0 - s), v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Hyperbolic tangent
+# ----------------------------------------------------------------------------------------------
+def tanh(v):
+    """Hyperbolic tangent: ψ(v) = (e^v − e^−v) / (e^v + e^−v). Shapes: any → same; values in (−1, 1).
+
+    It equals 2·sigmoid(2v) − 1: a sigmoid stretched to be zero-centred.
+    """
+    return _out(np.tanh(_float(v)), v)
+
+
+def tanh_derivative(v):
+    """dψ/dv of tanh: 1 − tanh²(v). Shapes: any → same; largest value 1 at v = 0."""
+    t = np.tanh(_float(v))
+    return _out(1.0 - t * t, v)
+
+
+# ----------------------------------------------------------------------------------------------
+# ReLU and leaky ReLU
+# ----------------------------------------------------------------------------------------------
+def relu(v):
+    """Rectified linear unit: ψ(v) = max(0, v). Shapes: any → same."""
+    v = _float(v)
+    return _out(np.maximum(v, 0.0), v)
+
+
+def relu_derivative(v):
+    """dψ/dv of ReLU: 1 for v > 0, 0 for v ≤ 0 (the value at 0 is taken as 0). Shapes: any → same."""
+    v = _float(v)
+    return _out((v > 0).astype(float), v)
+
+
+def leaky_relu(v, alpha=0.01):
+    """Leaky ReLU: ψ(v) = v for v > 0, α·v otherwise (α = 0.01 by default). Shapes: any → same."""
+    v = _float(v)
+    return _out(np.where(v > 0, v, alpha * v), v)
+
+
+def leaky_relu_derivative(v, alpha=0.01):
+    """dψ/dv of leaky ReLU: 1 for v > 0, α otherwise. Shapes: any → same."""
+    v = _float(v)
+    return _out(np.where(v > 0, 1.0, alpha), v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Softmax
+# ----------------------------------------------------------------------------------------------
+def softmax(v, axis=-1):
+    """Softmax along ``axis``: p_i = exp(v_i − max v) / Σ_j exp(v_j − max v).
+
+    Shapes: ``v`` of shape (..., K) → probabilities of the same shape, each slice along ``axis``
+    summing to 1. Subtracting the maximum first changes nothing mathematically (it cancels) but
+    keeps every exponent ≤ 0, so exp never overflows, even for v = [1000, 1001].
+    """
+    v = np.asarray(v, dtype=float)
+    if v.ndim == 0:
+        raise ValueError("softmax needs at least one axis of scores, got a scalar")
+    z = v - v.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_backward(p, grad_p, axis=-1):
+    """Backward pass of softmax: given p = softmax(v) and g = dL/dp, return dL/dv.
+
+    Formula: dL/dv_i = p_i · (g_i − Σ_j g_j p_j)  (the Jacobian diag(p) − p pᵀ applied to g).
+    Shapes: ``p`` and ``grad_p`` both (..., K) → (..., K).
+    """
+    p = np.asarray(p, dtype=float)
+    grad_p = np.asarray(grad_p, dtype=float)
+    if p.shape != grad_p.shape:
+        raise ValueError(f"softmax_backward: p has shape {p.shape} but grad_p has shape {grad_p.shape}")
+    return p * (grad_p - (grad_p * p).sum(axis=axis, keepdims=True))
+
+
+# ----------------------------------------------------------------------------------------------
+# Stochastic unit with pseudo-temperature T
+# ----------------------------------------------------------------------------------------------
+def stochastic_probability(v, T=1.0):
+    """Probability that the stochastic unit fires +1: P(v) = 1 / (1 + exp(−v / T)).
+
+    Shapes: any → same. T is the pseudo-temperature: as T → 0 the unit becomes deterministic
+    (P → 1 for v > 0, 0 for v < 0, ½ at v = 0); as T grows, P → ½ for every v (pure noise).
+    ``T = 0`` is accepted and gives that deterministic limit.
+    """
+    if T < 0:
+        raise ValueError(f"the temperature T must be >= 0, got T={T}")
+    v = _float(v)
+    if T == 0:
+        return _out(np.where(v > 0, 1.0, np.where(v < 0, 0.0, 0.5)), v)
+    return sigmoid(v, a=1.0 / T)
+
+
+def stochastic(v, T=1.0, rng=None):
+    """Stochastic unit: y = +1 with probability P(v), −1 with probability 1 − P(v).
+
+    Shapes: any → same, values in {−1.0, +1.0}. ``rng`` is a ``numpy.random.Generator``
+    (pass a seeded one for reproducible draws; a fresh default one is used otherwise).
+    """
+    rng = np.random.default_rng() if rng is None else rng
+    p = np.asarray(stochastic_probability(v, T))
+    out = np.where(rng.random(p.shape) < p, 1.0, -1.0)
+    return _out(out, v)
+
+
+# ----------------------------------------------------------------------------------------------
+# Look-up by name
+# ----------------------------------------------------------------------------------------------
+_TABLE = {
+    "threshold": (threshold, threshold_derivative),
+    "linear": (linear, linear_derivative),
+    "piecewise_linear": (piecewise_linear, piecewise_linear_derivative),
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (tanh, tanh_derivative),
+    "relu": (relu, relu_derivative),
+    "leaky_relu": (leaky_relu, leaky_relu_derivative),
+}
+NAMES = tuple(_TABLE) + ("softmax",)
+
+
+def get(name):
+    """Return the pair ``(ψ, ψ')`` for an elementwise activation named ``name``.
+
+    ``name`` is one of ``NAMES`` except "softmax" (which is not elementwise: use ``softmax`` and
+    ``softmax_backward``). An unknown name raises ``ValueError`` listing the known ones.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"an activation is named by a string, got {type(name).__name__}")
+    if name not in _TABLE:
+        raise ValueError(f"unknown activation {name!r}; known elementwise activations: "
+                         f"{', '.join(_TABLE)}")
+    return _TABLE[name]
