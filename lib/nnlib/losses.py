@@ -1,0 +1,388 @@
+"""Loss functions and their gradients (lecture 09; the softmax gradient p − y in lecture 11).
+
+Conventions shared by every loss here:
+
+* ``y_pred`` comes first, the target second; both are arrays whose first axis runs over the
+  N examples. Losses return a Python float; ``<loss>_grad`` returns dL/dy_pred with the shape of
+  ``y_pred``, so it can be handed straight to the output layer's backward pass.
+* Means are over examples, logarithms are natural (nats). Cross-entropies sum over the outputs
+  of one example and average over the examples.
+* ``class_weight`` is a dict {class: weight}, for example ``{0: 5, 1: 70}`` to make the rare
+  class 1 count 14 times as much as class 0 (lecture 15). Example i is weighted by
+  c_i = Σ_k y_ik · weight[k] (for a hard label, simply the weight of its class); classes missing
+  from the dict weigh 1. The loss is (1/N) Σ_i c_i · loss_i, as in Keras.
+* Bad input raises ``ValueError`` naming the shapes or values: mismatched shapes, NaN or
+  infinite values, probabilities outside [0, 1], labels outside the known classes.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from nnlib.activations import sigmoid, softmax
+
+__all__ = [
+    "mse", "mse_grad", "sum_squared_error", "sum_squared_error_grad",
+    "binary_cross_entropy", "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
+    "categorical_cross_entropy", "categorical_cross_entropy_grad",
+    "categorical_cross_entropy_from_logits", "categorical_cross_entropy_from_logits_grad",
+    "softmax_cross_entropy", "get", "LossPair", "NAMES",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks
+# ----------------------------------------------------------------------------------------------
+def _array(a, what, fn):
+    """Float array (float32 stays float32, everything else becomes float64), finite values only."""
+    a = np.asarray(a)
+    if a.dtype.kind not in "f":
+        a = a.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        bad = a[~np.isfinite(a)]
+        raise ValueError(f"{fn}: {what} contains NaN or infinite values, e.g. {bad[:3]}")
+    return a
+
+
+def _pair(y_pred, y_true, fn, pred_name="y_pred"):
+    y_pred = _array(y_pred, pred_name, fn)
+    y_true = _array(y_true, "y_true", fn).astype(y_pred.dtype, copy=False)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(f"{fn}: {pred_name} has shape {y_pred.shape} but y_true has shape "
+                         f"{y_true.shape}; they must match")
+    return y_pred, y_true
+
+
+def _n_examples(a):
+    return a.shape[0] if a.ndim else 1
+
+
+def _eps(dtype, eps):
+    """Default clipping margin: 1e-12 in float64, 1e-7 in float32 (where 1 − 1e-12 == 1)."""
+    if eps is not None:
+        return eps
+    return 1e-7 if np.dtype(dtype) == np.float32 else 1e-12
+
+
+def _in_unit_interval(a, what, fn):
+    if a.size and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{fn}: {what} must lie in [0, 1], got values from {a.min():g} to "
+                         f"{a.max():g}")
+
+
+def _example_weights(Y, class_weight, fn):
+    """c_i = Σ_k Y_ik · weight[k] for targets Y of shape (N, K); None when there are no weights."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{fn}: class_weight must be a dict {{class: weight}}, got "
+                        f"{type(class_weight).__name__}")
+    K = Y.shape[1]
+    bad = [c for c in class_weight if not (isinstance(c, (int, np.integer)) and 0 <= c < K)]
+    if bad:
+        raise ValueError(f"{fn}: class_weight has keys {bad} outside the classes 0..{K - 1}")
+    w = np.ones(K, dtype=Y.dtype)
+    for c, value in class_weight.items():
+        if not value >= 0:
+            raise ValueError(f"{fn}: class weights must be >= 0, got {c}: {value}")
+        w[c] = value
+    return Y @ w                                            # (N,)
+
+
+def _binary_targets(p, y, fn, pred_name):
+    """Check a binary problem; y may be (N,) when p is (N, 1). Returns p, y with p's shape."""
+    p = _array(p, pred_name, fn)
+    y = _array(y, "y_true", fn).astype(p.dtype, copy=False)
+    if p.ndim == 2 and p.shape[1] == 1 and y.shape == (p.shape[0],):
+        y = y.reshape(p.shape)
+    if p.shape != y.shape:
+        raise ValueError(f"{fn}: {pred_name} has shape {p.shape} but y_true has shape {y.shape}; "
+                         f"they must match (or y_true (N,) with {pred_name} (N, 1))")
+    _in_unit_interval(y, "the targets y_true", fn)
+    return p, y
+
+
+def _binary_weights(y, class_weight, fn):
+    """Per-entry weight y·w1 + (1 − y)·w0 (shape of y), or None."""
+    if class_weight is None:
+        return None
+    flat = y.reshape(-1)
+    return _example_weights(np.stack([1 - flat, flat], axis=1), class_weight, fn).reshape(y.shape)
+
+
+def _categorical_targets(p, y, fn, pred_name):
+    """Scores/probabilities (N, K) (or one example (K,)) and one-hot or integer targets.
+
+    Returns (p2, Y, squeeze): p as (N, K), one-hot/soft targets Y as (N, K) in p's dtype, and
+    whether p was 1-D (so gradients are returned as (K,)).
+    """
+    p = _array(p, pred_name, fn)
+    if p.ndim not in (1, 2):
+        raise ValueError(f"{fn}: {pred_name} must be (N, K) or (K,), got shape {p.shape}")
+    squeeze = p.ndim == 1
+    p2 = p.reshape(1, -1) if squeeze else p
+    N, K = p2.shape
+    y = np.asarray(y)
+    if y.shape == p.shape:                                   # one-hot or soft targets
+        Y = _array(y, "y_true", fn).astype(p.dtype, copy=False).reshape(N, K)
+        _in_unit_interval(Y, "one-hot targets y_true", fn)
+        return p2, Y, squeeze
+    if y.shape == p.shape[:-1]:                              # integer class labels
+        labels = _array(y, "y_true", fn).reshape(N)
+        if np.any(labels != np.round(labels)) or labels.size and (labels.min() < 0
+                                                                   or labels.max() >= K):
+            raise ValueError(f"{fn}: integer labels must be whole numbers in 0..{K - 1} for "
+                             f"{K} classes, got values {np.unique(y)[:10]}")
+        Y = np.zeros((N, K), dtype=p.dtype)
+        Y[np.arange(N), labels.astype(int)] = 1
+        return p2, Y, squeeze
+    raise ValueError(f"{fn}: {pred_name} has shape {p.shape}; y_true must be one-hot with the "
+                     f"same shape or integer labels of shape {p.shape[:-1]}, got {y.shape}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Regression losses
+# ----------------------------------------------------------------------------------------------
+def mse(y_pred, y_true):
+    """Mean squared error (lecture 09): L = (1/M) Σ (ŷ − y)², the mean over all M entries.
+
+    Shapes: ``y_pred`` and ``y_true`` the same shape → float.
+    """
+    y_pred, y_true = _pair(y_pred, y_true, "mse")
+    return float(np.mean((y_pred - y_true) ** 2))
+
+
+def mse_grad(y_pred, y_true):
+    """Gradient of ``mse``: dL/dŷ = 2 (ŷ − y) / M. Shapes: as ``y_pred``."""
+    y_pred, y_true = _pair(y_pred, y_true, "mse_grad")
+    return 2.0 * (y_pred - y_true) / max(y_pred.size, 1)
+
+
+def sum_squared_error(y_pred, y_true):
+    """Sum-of-squares error of the delta rule and of backprop (lectures 05, 11): E = ½ Σ (ŷ − y)².
+
+    Summed, not averaged, over every entry; the ½ makes the gradient plain ŷ − y.
+    Shapes: same shape → float.
+    """
+    y_pred, y_true = _pair(y_pred, y_true, "sum_squared_error")
+    return float(0.5 * np.sum((y_pred - y_true) ** 2))
+
+
+def sum_squared_error_grad(y_pred, y_true):
+    """Gradient of ``sum_squared_error``: dE/dŷ = ŷ − y (= −e with e = d − y). Shapes: as y_pred."""
+    y_pred, y_true = _pair(y_pred, y_true, "sum_squared_error_grad")
+    return y_pred - y_true
+
+
+# ----------------------------------------------------------------------------------------------
+# Binary cross-entropy
+# ----------------------------------------------------------------------------------------------
+def binary_cross_entropy(p, y, class_weight=None, eps=None):
+    """Binary cross-entropy of predicted probabilities (lecture 09):
+
+        L = −(1/N) Σ_i Σ_j c_ij [y_ij log p_ij + (1 − y_ij) log(1 − p_ij)]
+
+    the negative log-likelihood of Bernoulli targets. Shapes: ``p`` (N,), (N, 1) or (N, K) for K
+    independent yes/no outputs (multi-label), ``y`` the same shape (or (N,) with p (N, 1)), values
+    in [0, 1] → float. p is first clipped to [eps, 1 − eps] (eps = 1e-12 in float64, 1e-7 in
+    float32) so that a confident wrong answer costs a large finite loss instead of log 0 = −∞.
+    """
+    fn = "binary_cross_entropy"
+    p, y = _binary_targets(p, y, fn, "p")
+    _in_unit_interval(p, "the probabilities p", fn)
+    e = _eps(p.dtype, eps)
+    q = np.clip(p, e, 1 - e)
+    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    c = _binary_weights(y, class_weight, fn)
+    if c is not None:
+        loss = c * loss
+    return float(np.sum(loss) / _n_examples(p))
+
+
+def binary_cross_entropy_grad(p, y, class_weight=None, eps=None):
+    """Gradient of ``binary_cross_entropy`` w.r.t. p: (c/N) · (p − y) / (p (1 − p)).
+
+    Evaluated at the clipped p. Shapes: as ``p``.
+    """
+    fn = "binary_cross_entropy_grad"
+    p, y = _binary_targets(p, y, fn, "p")
+    _in_unit_interval(p, "the probabilities p", fn)
+    e = _eps(p.dtype, eps)
+    q = np.clip(p, e, 1 - e)
+    grad = (q - y) / (q * (1 - q)) / _n_examples(p)
+    c = _binary_weights(y, class_weight, fn)
+    return grad if c is None else c * grad
+
+
+def binary_cross_entropy_with_logits(z, y, class_weight=None):
+    """Binary cross-entropy computed from logits z (p = σ(z)), stably (lectures 09, 10).
+
+    Per entry: −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + exp(−|z|)),
+    a form in which exp never overflows and log never sees 0. Then weighted and averaged as in
+    ``binary_cross_entropy``. Shapes: ``z`` (N,), (N, 1) or (N, K); ``y`` the same → float.
+    """
+    fn = "binary_cross_entropy_with_logits"
+    z, y = _binary_targets(z, y, fn, "z")
+    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    c = _binary_weights(y, class_weight, fn)
+    if c is not None:
+        loss = c * loss
+    return float(np.sum(loss) / _n_examples(z))
+
+
+def binary_cross_entropy_with_logits_grad(z, y, class_weight=None):
+    """Gradient of ``binary_cross_entropy_with_logits`` w.r.t. z: (c/N) · (σ(z) − y).
+
+    The sigmoid's derivative cancels the cross-entropy's denominator, leaving prediction minus
+    target (lecture 10, logistic regression). Shapes: as ``z``.
+    """
+    fn = "binary_cross_entropy_with_logits_grad"
+    z, y = _binary_targets(z, y, fn, "z")
+    grad = (sigmoid(z) - y) / _n_examples(z)
+    c = _binary_weights(y, class_weight, fn)
+    return grad if c is None else c * grad
+
+
+# ----------------------------------------------------------------------------------------------
+# Categorical cross-entropy
+# ----------------------------------------------------------------------------------------------
+def categorical_cross_entropy(p, y, class_weight=None, eps=None):
+    """Categorical cross-entropy of predicted class probabilities (lecture 09):
+
+        L = −(1/N) Σ_i c_i Σ_k y_ik log p_ik
+
+    Shapes: ``p`` (N, K) with rows summing to 1 (or one example (K,)); ``y`` one-hot (N, K)
+    (soft targets allowed) or integer labels (N,) in 0..K−1 (the "sparse" form) → float.
+    p is clipped to [eps, 1] first (eps as in ``binary_cross_entropy``). With one-hot y only
+    the true class counts: one example with p = [0.3, 0.1, 0.6] and y = 0 costs −log 0.3 ≈ 1.204.
+    """
+    fn = "categorical_cross_entropy"
+    p2, Y, _ = _categorical_targets(p, y, fn, "p")
+    _in_unit_interval(p2, "the probabilities p", fn)
+    q = np.clip(p2, _eps(p2.dtype, eps), 1)
+    per_example = -np.sum(Y * np.log(q), axis=1)
+    c = _example_weights(Y, class_weight, fn)
+    if c is not None:
+        per_example = c * per_example
+    return float(np.mean(per_example))
+
+
+def categorical_cross_entropy_grad(p, y, class_weight=None, eps=None):
+    """Gradient of ``categorical_cross_entropy`` w.r.t. p: −(c_i/N) · y_ik / p_ik (clipped p).
+
+    Shapes: as ``p``. Chained through ``activations.softmax_backward`` it gives (p − y)/N, the
+    same as ``softmax_cross_entropy`` computes directly.
+    """
+    fn = "categorical_cross_entropy_grad"
+    p2, Y, squeeze = _categorical_targets(p, y, fn, "p")
+    _in_unit_interval(p2, "the probabilities p", fn)
+    q = np.clip(p2, _eps(p2.dtype, eps), 1)
+    grad = -Y / q / p2.shape[0]
+    c = _example_weights(Y, class_weight, fn)
+    if c is not None:
+        grad = c[:, None] * grad
+    return grad.reshape(-1) if squeeze else grad
+
+
+def _log_softmax(z):
+    """log softmax along axis 1 of (N, K) scores: z_k − m − log(1 + s), m = max_j z_j.
+
+    s = Σ_{j ≠ argmax} exp(z_j − m) is summed without the leading 1 and passed to log1p, so a
+    confident correct answer (s tiny) keeps its full relative precision.
+    """
+    top = np.argmax(z, axis=1)
+    shifted = z - z[np.arange(z.shape[0]), top][:, None]
+    e = np.exp(shifted)
+    e[np.arange(z.shape[0]), top] = 0
+    return shifted - np.log1p(e.sum(axis=1, keepdims=True))
+
+
+def categorical_cross_entropy_from_logits(z, y, class_weight=None):
+    """Categorical cross-entropy of softmax(z), computed stably by log-sum-exp (lectures 09, 11).
+
+    log softmax(z)_k = z_k − m − log Σ_j exp(z_j − m) with m = max_j z_j (log-sum-exp), so no
+    exponent is positive and no probability is rounded to 0 before its log is taken. Then
+    L = −(1/N) Σ_i c_i Σ_k y_ik log softmax(z_i)_k.
+    Shapes: ``z`` (N, K) or (K,); ``y`` one-hot (N, K) or integer labels (N,) → float.
+    """
+    fn = "categorical_cross_entropy_from_logits"
+    z2, Y, _ = _categorical_targets(z, y, fn, "z")
+    log_p = _log_softmax(z2)
+    per_example = -np.sum(Y * log_p, axis=1)
+    c = _example_weights(Y, class_weight, fn)
+    if c is not None:
+        per_example = c * per_example
+    return float(np.mean(per_example))
+
+
+def categorical_cross_entropy_from_logits_grad(z, y, class_weight=None):
+    """Gradient of ``categorical_cross_entropy_from_logits`` w.r.t. z: (c_i/N)(p_i Σ_k y_ik − y_i).
+
+    For one-hot targets (Σ_k y_ik = 1) this is the famous (p − y)/N with p = softmax(z)
+    (lecture 11, notes 000: [0.2, 0.3, 0.5] − [0, 1, 0] = [0.2, −0.7, 0.5]). Shapes: as ``z``.
+    """
+    fn = "categorical_cross_entropy_from_logits_grad"
+    z2, Y, squeeze = _categorical_targets(z, y, fn, "z")
+    p = softmax(z2, axis=1).astype(z2.dtype, copy=False)
+    grad = (p * Y.sum(axis=1, keepdims=True) - Y) / z2.shape[0]
+    c = _example_weights(Y, class_weight, fn)
+    if c is not None:
+        grad = c[:, None] * grad
+    return grad.reshape(-1) if squeeze else grad
+
+
+def softmax_cross_entropy(logits, y, class_weight=None):
+    """Softmax followed by cross-entropy, as one step (lecture 11): returns ``(loss, grad)``.
+
+    loss = categorical_cross_entropy_from_logits(logits, y); grad = dloss/dlogits = (p − y)/N,
+    p = softmax(logits). Shapes: ``logits`` (N, K); ``y`` one-hot (N, K) or labels (N,) →
+    (float, array (N, K)).
+    """
+    return (categorical_cross_entropy_from_logits(logits, y, class_weight),
+            categorical_cross_entropy_from_logits_grad(logits, y, class_weight))
+
+
+# ----------------------------------------------------------------------------------------------
+# Look-up by name
+# ----------------------------------------------------------------------------------------------
+#: What ``get`` returns: a (loss, grad) pair that also reads as ``.loss`` / ``.grad``.
+LossPair = namedtuple("LossPair", "loss grad")
+
+_TABLE = {
+    "mse": LossPair(mse, mse_grad),
+    "sum_squared_error": LossPair(sum_squared_error, sum_squared_error_grad),
+    "binary_cross_entropy": LossPair(binary_cross_entropy, binary_cross_entropy_grad),
+    "binary_cross_entropy_with_logits": LossPair(binary_cross_entropy_with_logits,
+                                                 binary_cross_entropy_with_logits_grad),
+    "categorical_cross_entropy": LossPair(categorical_cross_entropy,
+                                          categorical_cross_entropy_grad),
+    "categorical_cross_entropy_from_logits": LossPair(categorical_cross_entropy_from_logits,
+                                                      categorical_cross_entropy_from_logits_grad),
+}
+_ALIASES = {
+    "mean_squared_error": "mse",
+    "sse": "sum_squared_error",
+    "binary_crossentropy": "binary_cross_entropy",
+    "categorical_crossentropy": "categorical_cross_entropy",
+    "sparse_categorical_crossentropy": "categorical_cross_entropy",
+    "softmax_cross_entropy": "categorical_cross_entropy_from_logits",
+}
+NAMES = tuple(_TABLE) + tuple(_ALIASES)
+
+
+def get(name):
+    """Return the pair ``(loss, grad)`` for a loss named ``name`` (lecture 18's compile(loss=...)).
+
+    Names: the function names of this module, plus the Keras spellings "mean_squared_error",
+    "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy" and
+    "softmax_cross_entropy" (→ the from-logits pair). Both functions take ``(y_pred, y_true)``.
+    An unknown name raises ``ValueError`` listing the known ones.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a loss is named by a string, got {type(name).__name__}")
+    key = _ALIASES.get(name, name)
+    if key not in _TABLE:
+        raise ValueError(f"unknown loss {name!r}; known losses: {', '.join(NAMES)}")
+    return _TABLE[key]
