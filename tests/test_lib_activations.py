@@ -1,0 +1,115 @@
+"""Gradient tests of nnlib.activations: every derivative against centred finite differences.
+
+Error measure throughout: rel = max|analytic − numeric| / max(|analytic| + |numeric|), the
+relative error on the scale of the derivative as a whole (entries where the derivative is nearly
+zero, e.g. a saturated sigmoid, only have absolute accuracy under finite differences).
+Bound for every smooth case: rel < 1e-7 in float64 with h = 1e-5, inputs kept ≥ 1e-3 from kinks.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from nnlib import activations as act
+
+H = 1e-5
+BOUND = 1e-7
+SEEDS = [0, 1, 2, 3]
+SHAPES = [(7,), (4, 5), (2, 3, 4)]
+KINKS = {"threshold": [0.0], "relu": [0.0], "leaky_relu": [0.0], "piecewise_linear": [-0.5, 0.5]}
+
+
+def _rel(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a) + np.abs(b))), 1e-12))
+
+
+def _away_from_kinks(v, kinks, margin=1e-3):
+    for k in kinks:
+        close = np.abs(v - k) < margin
+        v = np.where(close, k + 10 * margin, v)
+    return v
+
+
+def _fd_elementwise(f, v):
+    """Centred differences of an elementwise function: every entry nudged at once."""
+    return (f(v + H) - f(v - H)) / (2 * H)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", ["threshold", "linear", "piecewise_linear", "sigmoid", "tanh",
+                                  "relu", "leaky_relu"])
+def test_derivative_matches_finite_differences(name, shape, seed):
+    f, df = act.get(name)
+    rng = np.random.default_rng(seed)
+    v = _away_from_kinks(rng.normal(0.0, 2.0, shape), KINKS.get(name, []))
+    analytic = df(v)
+    assert analytic.shape == v.shape
+    assert _rel(analytic, _fd_elementwise(f, v)) < BOUND          # bound 1e-7
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("a", [0.5, 1.0, 2.5])
+def test_sigmoid_slope_derivative(a, seed):
+    v = np.random.default_rng(seed).normal(0.0, 3.0, (3, 6))
+    numeric = _fd_elementwise(lambda x: act.sigmoid(x, a), v)
+    assert _rel(act.sigmoid_derivative(v, a), numeric) < BOUND      # bound 1e-7
+    assert act.sigmoid_derivative(0.0, a) == pytest.approx(a / 4)   # a·½·½
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("alpha", [0.01, 0.2])
+def test_leaky_relu_alpha_derivative(alpha, seed):
+    v = _away_from_kinks(np.random.default_rng(seed).normal(0.0, 2.0, (5, 4)), [0.0])
+    numeric = _fd_elementwise(lambda x: act.leaky_relu(x, alpha), v)
+    assert _rel(act.leaky_relu_derivative(v, alpha), numeric) < BOUND   # bound 1e-7
+    np.testing.assert_array_equal(act.leaky_relu_derivative(np.array([-2.0, 3.0]), alpha),
+                                  [alpha, 1.0])
+
+
+def test_derivative_values_at_and_beside_kinks():
+    # the conventions the docstrings state: the value AT a kink
+    assert act.relu_derivative(0.0) == 0.0
+    assert act.leaky_relu_derivative(0.0) == 0.01
+    np.testing.assert_array_equal(act.piecewise_linear_derivative(np.array([-0.5, 0.0, 0.5])),
+                                  [0.0, 1.0, 0.0])
+    assert act.threshold_derivative(0.0) == 0.0
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shape, axis", [((5,), -1), ((3, 4), -1), ((3, 4), 0), ((2, 3, 4), 1)])
+def test_softmax_backward_matches_finite_differences(shape, axis, seed):
+    rng = np.random.default_rng(seed)
+    v = rng.normal(0.0, 2.0, shape)
+    G = rng.standard_normal(shape)                 # upstream gradient: L = Σ softmax(v) · G
+    numeric = np.zeros(shape)
+    for ix in np.ndindex(shape):
+        vp, vm = v.copy(), v.copy()
+        vp[ix] += H
+        vm[ix] -= H
+        numeric[ix] = (np.sum(act.softmax(vp, axis) * G) - np.sum(act.softmax(vm, axis) * G)) / (2 * H)
+    analytic = act.softmax_backward(act.softmax(v, axis), G, axis)
+    assert _rel(analytic, numeric) < BOUND                          # bound 1e-7
+
+
+def test_softmax_is_stable_at_1000_1001():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = act.softmax(np.array([1000.0, 1001.0]))
+    # = softmax([0, 1]) = [1, e] / (1 + e) = [0.2689414, 0.7310586]
+    np.testing.assert_allclose(p, [0.2689414213699951, 0.7310585786300049], rtol=1e-15)
+    assert np.all(np.isfinite(p)) and p.sum() == pytest.approx(1.0)
+
+
+def test_sigmoid_and_tanh_do_not_overflow():
+    v = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                     # any RuntimeWarning fails the test
+        s = act.sigmoid(v)
+        ds = act.sigmoid_derivative(v)
+        t = act.tanh_derivative(v)
+        p = act.stochastic_probability(v, T=0.5)
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[2] == 0.5
+    assert np.all(np.isfinite(ds)) and ds[0] == 0.0 and ds[-1] == 0.0
+    assert np.all(np.isfinite(t)) and np.all(np.isfinite(p))
