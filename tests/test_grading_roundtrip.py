@@ -1,0 +1,168 @@
+"""The whole grading round trip of ex01_neurons, through nbgrader itself, on a copy of the course.
+
+Students submit: the instructor's solution (full marks), the untouched student notebook (0),
+a submission with four realistic mistakes (exactly the partial marks designed below), one that
+deletes a test cell (loses that cell's points), and correct code that writes warnings to stderr
+(costs nothing). Then feedback is generated and must not show the hidden tests.
+"""
+from __future__ import annotations
+
+import html as htmllib
+import re
+
+import nbformat
+import pytest
+
+from coursetools import course
+
+A = "ex01_neurons"
+NB = f"{A}.ipynb"
+
+WRONG_ANSWERS = {
+    # the slope a is ignored, and exp is used unguarded (right values, with overflow warnings)
+    "sigmoid": '''
+def sigmoid(v, a=1.0):
+    return 1.0 / (1.0 + np.exp(-np.asarray(v, dtype=float)))
+
+
+def sigmoid_derivative(v, a=1.0):
+    s = sigmoid(v, a)
+    return a * s * (1.0 - s)
+''',
+    # relu' taken as 1 at v = 0
+    "relu_family": None,  # filled in below from the solution, with one change
+    # softmax without subtracting the maximum
+    "softmax": '''
+def softmax(v):
+    e = np.exp(np.asarray(v, dtype=float))
+    return e / e.sum(axis=-1, keepdims=True)
+''',
+}
+
+# What the designed mistakes must score, cell by cell (the checks each cell runs are in the
+# solution notebook; the fractions are checks passed, weighted, times the cell's points).
+WRONG_SCORES = {
+    "test_mcp_unit": 3.0,
+    "test_gates": 3.0,
+    "test_sigmoid": 2.14,            # 5 of 7 checks: fails a = 3 and a = 0.5
+    "test_sigmoid_derivative": 1.0,  # 2 of 4: fails wherever a != 1
+    "test_relu": 1.5,                # 3 of 4: relu'(0) must be 0
+    "test_leaky_relu": 2.0,
+    "test_tanh_derivative": 2.0,
+    "test_softmax": 2.0,             # 4 of 6: NaN for scores near 800 and 1000
+}
+
+NOISY_ANSWERS = {  # correct values, but warnings and prints on stderr inside the student's code
+    "sigmoid": '''
+import sys
+import warnings
+
+
+def sigmoid(v, a=1.0):
+    warnings.warn("this sigmoid is not the stable one")
+    return 1.0 / (1.0 + np.exp(-a * np.asarray(v, dtype=float)))
+
+
+def sigmoid_derivative(v, a=1.0):
+    print("computing the derivative", file=sys.stderr)
+    s = sigmoid(v, a)
+    return a * s * (1.0 - s)
+''',
+}
+
+
+def _answers(nb, replacements):
+    out = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in out.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in replacements:
+            cell.source = replacements[gid].strip()
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(course_copy):
+    root = course_copy
+    course.generate(A, root=root)
+    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    perfect = course.fill_with_solutions(released, solution)
+
+    relu_source = next(c.source for c in perfect.cells
+                       if c.metadata.get("nbgrader", {}).get("grade_id") == "relu_family")
+    wrong = dict(WRONG_ANSWERS, relu_family=relu_source.replace(
+        "return (np.asarray(v, dtype=float) > 0).astype(float)",
+        "return (np.asarray(v, dtype=float) >= 0).astype(float)"))
+    assert wrong["relu_family"] != relu_source
+
+    deleted = nbformat.reads(nbformat.writes(perfect), as_version=4)
+    deleted.cells = [c for c in deleted.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") != "test_softmax"]
+
+    course.submit("perfect", A, {NB: perfect}, root=root)
+    course.submit("untouched", A, {NB: released}, root=root)
+    course.submit("mistakes", A, {NB: _answers(perfect, wrong)}, root=root)
+    course.submit("deleted_test", A, {NB: deleted}, root=root)
+    course.submit("noisy", A, {NB: _answers(perfect, NOISY_ANSWERS)}, root=root)
+    course.autograde(A, root=root)
+    return root, course.scores(A, root=root)
+
+
+def test_solution_scores_full_marks(graded):
+    _, scores = graded
+    assert scores["perfect"]["max"] == 20
+    assert scores["perfect"]["total"] == 20, scores["perfect"]["cells"]
+
+
+def test_untouched_student_notebook_scores_zero(graded):
+    _, scores = graded
+    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+
+
+def test_designed_mistakes_score_the_designed_partial_marks(graded):
+    _, scores = graded
+    assert scores["mistakes"]["cells"] == pytest.approx(WRONG_SCORES)
+    assert scores["mistakes"]["total"] == pytest.approx(sum(WRONG_SCORES.values()))
+
+
+def test_deleted_test_cell_loses_exactly_its_points(graded):
+    root, scores = graded
+    cells = scores["deleted_test"]["cells"]
+    assert cells["test_softmax"] == 0
+    assert scores["deleted_test"]["total"] == 20 - 3
+    autograded = nbformat.read(root / "autograded" / "deleted_test" / A / NB, as_version=4)
+    restored = [c for c in autograded.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax"]
+    assert len(restored) == 1
+    assert "was deleted from the submission" in restored[0].outputs[-1]["evalue"]
+
+
+def test_warnings_on_stderr_from_correct_code_cost_nothing(graded):
+    root, scores = graded
+    assert scores["noisy"]["total"] == 20, scores["noisy"]["cells"]
+    autograded = nbformat.read(root / "autograded" / "noisy" / A / NB, as_version=4)
+    text = "\n".join(o.get("text", "") for c in autograded.cells if c.cell_type == "code"
+                     for o in c.outputs)
+    assert "not the stable one" in text, "the warning should be reported to the student as a note"
+
+
+def test_feedback_shows_messages_but_never_hidden_tests(graded):
+    root, _ = graded
+    course.nbgrader("generate_feedback", A, "--force", root=root)
+    page = (root / "feedback" / "mistakes" / A / NB.replace(".ipynb", ".html")).read_text()
+    # the text a reader sees: tags (syntax highlighting splits code into spans) removed
+    text = htmllib.unescape(re.sub(r"<[^>]+>", "", page))
+    assert "expected" in text and "received" in text            # the checks' messages
+    assert "✗ relu / relu_derivative" in text or "relu_derivative([-2, 0, 3])" in text
+    # a visible test line is there, so a hidden one would be found if it were
+    assert "check.values((np.array([3.0, 4.0, 10.0, 3.0]),), hints=_hints)" in text
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    hidden = re.findall(r"BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS",
+                        "\n".join(c.source for c in solution.cells), re.S)
+    assert hidden
+    for block in hidden:
+        for line in block.strip().splitlines():
+            line = line.strip()
+            if len(line) > 20:
+                assert line not in text, f"hidden test line in feedback: {line}"
+    assert "HIDDEN TESTS" not in text
