@@ -10,7 +10,7 @@ RUN    := PATH="$(BIN):$$PATH" MPLBACKEND=Agg
 # Tests run on both cores; set JOBS=1 to run them one by one.
 JOBS   ?= 2
 
-.PHONY: lab test setup generate release collect autograde feedback grades demo bench clean
+.PHONY: lab test setup generate bench clean
 
 lab: $(STAMP)
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_course_map.ipynb
@@ -30,3 +30,10 @@ $(STAMP): requirements.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv
+
+# ---- instructor steps (see the README) ----
+generate: $(STAMP)
+	$(RUN) $(BIN)/python -c 'from coursetools import course; [print(a) or course.generate(a) for a in course.assignments()]'
+
+bench: $(STAMP)
+	$(RUN) $(BIN)/python -m nnlib.bench
