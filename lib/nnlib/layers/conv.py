@@ -1,0 +1,237 @@
+"""Convolution, pooling and flattening for images of shape (N, C, H, W) (lecture 19).
+
+The convolution is computed the im2col way: every receptive field (a C×k×k patch) becomes one
+row of a matrix, so the whole layer is a single matrix product. Loops run only over the k×k
+kernel offsets (in the backward pass), never over examples or output pixels.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from nnlib.layers.base import Layer
+from nnlib.layers.dense import initialize
+
+__all__ = ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "im2col", "col2im"]
+
+
+def _pair(v, what):
+    if isinstance(v, (int, np.integer)):
+        v = (int(v), int(v))
+    v = tuple(int(a) for a in v)
+    if len(v) != 2 or min(v) < 1:
+        raise ValueError(f"{what} must be a positive int or a pair of them, got {v}")
+    return v
+
+
+def _out_size(size, k, stride, pad):
+    return (size + 2 * pad - k) // stride + 1
+
+
+def im2col(x, kh, kw, stride=1, padding=0):
+    """Receptive fields as rows (lecture 19).
+
+    Shapes: x (N, C, H, W) → cols (N·Ho·Wo, C·kh·kw), with Ho = (H + 2p − kh)//s + 1 (and Wo
+    alike); row n·Ho·Wo + i·Wo + j holds the patch whose top-left corner is (i·s, j·s) of the
+    zero-padded image n, flattened in (C, kh, kw) order.
+    """
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    N, C = x.shape[:2]
+    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    Ho, Wo = win.shape[2], win.shape[3]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)
+
+
+def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
+    """Adjoint of ``im2col``: add every row back onto the patch it came from.
+
+    Shapes: cols (N·Ho·Wo, C·kh·kw) → (N, C, H, W). Overlapping patches add up, which is
+    exactly what the gradient of a convolution needs. Loops over the kh·kw offsets only.
+    """
+    N, C, H, W = x_shape
+    Hp, Wp = H + 2 * padding, W + 2 * padding
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    c = cols.reshape(N, Ho, Wo, C, kh, kw).transpose(0, 3, 4, 5, 1, 2)   # (N, C, kh, kw, Ho, Wo)
+    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += c[:, :, i, j]
+    if padding:
+        xp = xp[:, :, padding:padding + H, padding:padding + W]
+    return xp
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in every deep-learning library) (lecture 19).
+
+    out[n, f, i, j] = b_f + Σ_{c, u, v} W[f, c, u, v] · x_pad[n, c, i·s + u, j·s + v]
+
+    Shapes: x (N, C, H, W) → out (N, filters, Ho, Wo), Ho = (H + 2·padding − kh)//stride + 1;
+    W (filters, C, kh, kw), b (filters,). Backward with G = dL/d(out) flattened to rows
+    (N·Ho·Wo, filters): dW = Gᵀ cols, db = Σ G, dx = col2im(G W_flat).
+    ``padding`` is the number of zero rows/columns added on each side; ``l2`` penalises W.
+    """
+
+    regularized = ("W",)
+
+    def __init__(self, filters, kernel_size, stride=1, padding=0, init="he_normal", l2=0.0,
+                 seed=None, name=None):
+        super().__init__(name)
+        if not isinstance(filters, (int, np.integer)) or filters < 1:
+            raise ValueError(f"Conv2D: filters must be a positive integer, got {filters!r}")
+        self.filters = int(filters)
+        self.kernel_size = _pair(kernel_size, "Conv2D: kernel_size")
+        if not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise ValueError(f"Conv2D: stride must be a positive integer, got {stride!r}")
+        if not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"Conv2D: padding must be an integer >= 0, got {padding!r}")
+        self.stride, self.padding = int(stride), int(padding)
+        self.init, self.l2, self.seed = init, float(l2), seed
+
+    def build(self, input_shape, dtype=np.float64):
+        """W (filters, C, kh, kw) from the initializer (fan_in = C·kh·kw), b = 0."""
+        if len(input_shape) != 3:
+            raise ValueError(f"Conv2D expects images (N, C, H, W); got examples of shape "
+                             f"{tuple(input_shape)}")
+        C = int(input_shape[0])
+        kh, kw = self.kernel_size
+        rng = np.random.default_rng(self.seed)
+        flat = initialize(self.init, (C * kh * kw, self.filters), rng, dtype)   # (fan_in, fan_out)
+        self.params = {"W": np.ascontiguousarray(flat.T.reshape(self.filters, C, kh, kw)),
+                       "b": np.zeros(self.filters, dtype=dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        super().build(input_shape, dtype)
+
+    def compute_output_shape(self, input_shape):
+        C, H, W = input_shape
+        kh, kw = self.kernel_size
+        Ho, Wo = (_out_size(H, kh, self.stride, self.padding),
+                  _out_size(W, kw, self.stride, self.padding))
+        if Ho < 1 or Wo < 1:
+            raise ValueError(f"Conv2D: a {kh}×{kw} kernel with padding {self.padding} does not "
+                             f"fit images of size {H}×{W}")
+        return (self.filters, Ho, Wo)
+
+    def forward(self, x, training=True):
+        """out = conv(x, W) + b via one matrix product on the im2col matrix."""
+        if x.ndim != 4:
+            raise ValueError(f"Conv2D expects images (N, C, H, W), got shape {x.shape}")
+        if not self.built:
+            self.ensure_built(x.shape[1:], x.dtype if x.dtype.kind == "f" else np.float64)
+        N = x.shape[0]
+        _, Ho, Wo = self.compute_output_shape(x.shape[1:])
+        kh, kw = self.kernel_size
+        cols = im2col(x, kh, kw, self.stride, self.padding)
+        Wf = self.params["W"].reshape(self.filters, -1)
+        out = cols @ Wf.T
+        out += self.params["b"]
+        self._cache = (x.shape, cols)
+        return out.reshape(N, Ho, Wo, self.filters).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_out):
+        """dW = Gᵀ cols, db = Σ G, dx = col2im(G W_flat)."""
+        x_shape, cols = self._cache
+        G = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.filters)
+        self.grads["W"] = (G.T @ cols).reshape(self.params["W"].shape)
+        self.grads["b"] = G.sum(axis=0)
+        dcols = G @ self.params["W"].reshape(self.filters, -1)
+        kh, kw = self.kernel_size
+        return col2im(dcols, x_shape, kh, kw, self.stride, self.padding)
+
+
+class _Pool2D(Layer):
+    """Non-overlapping pooling over size×size windows (stride = size); ragged edges are dropped."""
+
+    def __init__(self, size=2, name=None):
+        super().__init__(name)
+        if not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"{type(self).__name__}: size must be a positive integer, "
+                             f"got {size!r}")
+        self.size = int(size)
+
+    def compute_output_shape(self, input_shape):
+        C, H, W = input_shape
+        if H < self.size or W < self.size:
+            raise ValueError(f"{type(self).__name__}: window {self.size}×{self.size} is larger "
+                             f"than the image {H}×{W}")
+        return (C, H // self.size, W // self.size)
+
+    def _windows(self, x):
+        """(N, C, Ho, Wo, size·size) view-like array of the pooling windows."""
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__} expects (N, C, H, W), got shape {x.shape}")
+        N, C, H, W = x.shape
+        s = self.size
+        Ho, Wo = H // s, W // s
+        xr = x[:, :, :Ho * s, :Wo * s].reshape(N, C, Ho, s, Wo, s)
+        return xr.transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho, Wo, s * s)
+
+    def _unwindow(self, g_win, x_shape):
+        """Inverse of ``_windows`` for gradients: (N, C, Ho, Wo, s·s) → (N, C, H, W), 0 at edges."""
+        N, C, H, W = x_shape
+        s = self.size
+        Ho, Wo = H // s, W // s
+        g = g_win.reshape(N, C, Ho, Wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, Ho * s,
+                                                                                 Wo * s)
+        if (Ho * s, Wo * s) == (H, W):
+            return g
+        dx = np.zeros(x_shape, dtype=g.dtype)
+        dx[:, :, :Ho * s, :Wo * s] = g
+        return dx
+
+
+class MaxPool2D(_Pool2D):
+    """Max pooling (lecture 19): out[n, c, i, j] = max of the size×size window at (i·s, j·s).
+
+    Shapes: (N, C, H, W) → (N, C, H//size, W//size). Backward: each window's gradient goes to
+    the position of its maximum (the first one if there is a tie), every other entry gets 0.
+    """
+
+    def forward(self, x, training=True):
+        """Maximum over each window."""
+        win = self._windows(x)
+        idx = win.argmax(axis=-1)
+        self._cache = (x.shape, idx)
+        return np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+
+    def backward(self, grad_out):
+        """Route G to each window's argmax."""
+        x_shape, idx = self._cache
+        g_win = np.zeros(idx.shape + (self.size * self.size,), dtype=grad_out.dtype)
+        np.put_along_axis(g_win, idx[..., None], grad_out[..., None], axis=-1)
+        return self._unwindow(g_win, x_shape)
+
+
+class AvgPool2D(_Pool2D):
+    """Average pooling (lecture 19): out = mean of each size×size window.
+
+    Shapes: (N, C, H, W) → (N, C, H//size, W//size). Backward: each window entry gets G/size².
+    """
+
+    def forward(self, x, training=True):
+        """Mean over each window."""
+        self._cache = x.shape
+        return self._windows(x).mean(axis=-1)
+
+    def backward(self, grad_out):
+        """Spread G/size² evenly over each window."""
+        s2 = self.size * self.size
+        g_win = np.broadcast_to((grad_out / s2)[..., None], grad_out.shape + (s2,))
+        return self._unwindow(np.ascontiguousarray(g_win), self._cache)
+
+
+class Flatten(Layer):
+    """Flatten every example to a vector (lecture 19): (N, d1, d2, ...) → (N, d1·d2·...)."""
+
+    def compute_output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+    def forward(self, x, training=True):
+        """out = x.reshape(N, −1)."""
+        self._cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        """dL/dx = G reshaped back to the input's shape."""
+        return grad_out.reshape(self._cache)

@@ -1,0 +1,130 @@
+"""Conv2D, MaxPool2D, AvgPool2D, Flatten (lecture 19): values against plain loops, gradients
+against centred finite differences in float64 (bound on the relative error stated per test).
+"""
+import numpy as np
+import pytest
+
+from nnlib.gradcheck import check_layer
+from nnlib.layers import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from nnlib.layers.conv import col2im, im2col
+
+TOL = 1e-7
+
+
+def conv_by_loops(x, W, b, stride, pad):
+    """The definition, one output number at a time (an independent oracle)."""
+    N, C, H, Wd = x.shape
+    F, _, kh, kw = W.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    Ho, Wo = (H + 2 * pad - kh) // stride + 1, (Wd + 2 * pad - kw) // stride + 1
+    out = np.zeros((N, F, Ho, Wo))
+    for n in range(N):
+        for f in range(F):
+            for i in range(Ho):
+                for j in range(Wo):
+                    patch = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = np.sum(patch * W[f]) + b[f]
+    return out
+
+
+CASES = [  # (N, C, H, W, filters, kernel, stride, padding)
+    (2, 1, 5, 5, 2, 3, 1, 0),
+    (2, 3, 6, 5, 4, 3, 2, 1),
+    (1, 2, 7, 7, 3, (2, 3), 1, 2),
+    (3, 2, 4, 6, 1, 1, 1, 0),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_conv_forward_equals_the_definition(case):
+    N, C, H, W, F, k, s, p = case
+    rng = np.random.default_rng(0)
+    conv = Conv2D(F, k, stride=s, padding=p, seed=1)
+    x = rng.standard_normal((N, C, H, W))
+    out = conv.forward(x)
+    conv.params["b"][:] = rng.standard_normal(F)
+    out = conv.forward(x)
+    expected = conv_by_loops(x, conv.params["W"], conv.params["b"], s, p)
+    assert out.shape == expected.shape == (N,) + conv.compute_output_shape((C, H, W))
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_conv_gradients_match_finite_differences(case, seed):
+    N, C, H, W, F, k, s, p = case
+    rng = np.random.default_rng(seed)
+    conv = Conv2D(F, k, stride=s, padding=p, seed=seed)
+    report = check_layer(conv, rng.standard_normal((N, C, H, W)), seed=seed, tol=TOL)
+    assert report.ok, str(report)                  # bound: relative error < 1e-7
+
+
+def test_col2im_is_the_adjoint_of_im2col():
+    # <im2col(x), c> = <x, col2im(c)> for all x, c: what makes the backward pass exact.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 6, 7))
+    cols = im2col(x, 3, 2, stride=2, padding=1)
+    c = rng.standard_normal(cols.shape)
+    lhs = np.sum(cols * c)
+    rhs = np.sum(x * col2im(c, x.shape, 3, 2, stride=2, padding=1))
+    assert abs(lhs - rhs) < 1e-10 * abs(lhs)
+
+
+def test_edge_filter_finds_a_vertical_edge():
+    img = np.zeros((1, 1, 5, 6))
+    img[..., 3:] = 1.0                              # dark left, bright right
+    conv = Conv2D(1, (1, 2))
+    conv.build((1, 5, 6))
+    conv.params["W"][:] = np.array([-1.0, 1.0]).reshape(1, 1, 1, 2)
+    out = conv.forward(img)[0, 0]
+    np.testing.assert_array_equal(out, np.tile([0, 0, 1, 0, 0], (5, 1)))
+
+
+def pool_by_loops(x, s, reduce):
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, H // s, W // s))
+    for i in range(H // s):
+        for j in range(W // s):
+            out[:, :, i, j] = reduce(x[:, :, i * s:(i + 1) * s, j * s:(j + 1) * s], axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 4, 4), 2), ((1, 2, 7, 5), 2), ((2, 1, 6, 6), 3)])
+def test_pooling_forward_and_gradients(shape, size):
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(MaxPool2D(size).forward(x), pool_by_loops(x, size, np.max))
+    np.testing.assert_allclose(AvgPool2D(size).forward(x), pool_by_loops(x, size, np.mean))
+    for layer in (MaxPool2D(size), AvgPool2D(size)):
+        report = check_layer(layer, x, seed=3, tol=TOL)
+        assert report.ok, str(report)              # bound: relative error < 1e-7
+
+
+def test_maxpool_sends_the_gradient_to_the_maximum_only():
+    x = np.array([[[[1.0, 2.0], [4.0, 3.0]]]])
+    pool = MaxPool2D(2)
+    assert pool.forward(x).item() == 4.0
+    np.testing.assert_array_equal(pool.backward(np.array([[[[5.0]]]])), [[[[0, 0], [5, 0]]]])
+
+
+def test_flatten_round_trip_and_gradient():
+    x = np.random.default_rng(4).standard_normal((3, 2, 3, 4))
+    f = Flatten()
+    assert f.forward(x).shape == (3, 24) and f.compute_output_shape((2, 3, 4)) == (24,)
+    np.testing.assert_array_equal(f.backward(f.forward(x)), x)
+    report = check_layer(Flatten(), x, tol=TOL)
+    assert report.ok, str(report)                  # bound: relative error < 1e-7
+
+
+def test_conv_keeps_float32_and_rejects_bad_input():
+    conv = Conv2D(2, 3, padding=1, seed=0)
+    out = conv.forward(np.ones((1, 1, 4, 4), dtype=np.float32))
+    assert out.dtype == np.float32 and conv.params["W"].dtype == np.float32
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        conv.forward(np.ones((4, 4)))
+    with pytest.raises(ValueError, match="does not fit"):
+        Conv2D(1, 5).compute_output_shape((1, 3, 3))
+    with pytest.raises(ValueError, match="kernel_size"):
+        Conv2D(1, 0)
+    with pytest.raises(ValueError, match="larger than"):
+        MaxPool2D(4).compute_output_shape((1, 3, 3))
