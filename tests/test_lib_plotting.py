@@ -247,3 +247,126 @@ def test_no_function_calls_show(monkeypatch):
     plotting.loss_surface(lambda a, b: a * a + b * b, (-1, 1), (-1, 1), resolution=10)
     plotting.confusion_matrix(y, y)
     plotting.image_grid(np.zeros((2, 4)))
+
+
+# ----------------------------------------------------------------------------------------------
+# nnlib.widgets
+# ----------------------------------------------------------------------------------------------
+def test_explorer_builds_sliders_from_tuples_and_defaults():
+    import ipywidgets as ipw
+    from nnlib import widgets
+    calls = []
+
+    def draw(a=1.0, n=3, name="x", flag=False):
+        calls.append((a, n, name, flag))
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, a])
+        ax.set(title="t", xlabel="x", ylabel="y")
+        return ax
+
+    w = widgets.explorer(draw, a=(0.1, 5.0, 0.1), n=(1, 10), name=["x", "y"], flag=False)
+    assert isinstance(w, ipw.interactive)
+    a, n, name, flag = w.children[:4]
+    assert isinstance(a, ipw.FloatSlider) and a.value == 1.0 and a.continuous_update is False
+    assert isinstance(n, ipw.IntSlider) and n.value == 3               # start = draw's default
+    assert isinstance(name, ipw.Dropdown) and isinstance(flag, ipw.Checkbox)
+    assert calls == [(1.0, 3, "x", False)]                            # drawn once on creation
+    a.value = 2.5
+    assert calls[-1] == (2.5, 3, "x", False)
+    assert w.result is None                                           # the Axes is not displayed
+    assert plt.get_fignums() == []                                    # each figure shown and closed
+    given = ipw.FloatSlider(min=0, max=2, value=0.5)
+    w = widgets.explorer(draw, a=given)
+    assert w.children[0] is given and calls[-1][0] == 0.5
+
+
+@pytest.mark.parametrize("controls, error, words", [
+    (dict(b=(0, 1)), ValueError, r"\['b'\] are not parameters"),
+    (dict(a=(1.0, 0.0)), ValueError, "min=1.0, max=0.0"),
+    (dict(a=(0.0, 1.0, 0.1, 5.0)), ValueError, "5.0 lies outside"),
+    (dict(a=(0.0, 1.0, -0.1)), ValueError, "step.*-0.1"),
+    (dict(a="big"), TypeError, "'big'"),
+    ({}, ValueError, "at least one control"),
+])
+def test_explorer_bad_controls(controls, error, words):
+    from nnlib import widgets
+    with pytest.raises(error, match=words):
+        widgets.explorer(lambda a=0.5: None, **controls)
+
+
+@pytest.mark.parametrize("name, kw", [("sigmoid", {"a": 2.0}), ("tanh", {}), ("relu", {"a": 0.5}),
+                                      ("stochastic", {"T": 0.5}), ("leaky_relu", {})])
+def test_draw_activation_static(name, kw):
+    from nnlib import widgets
+    fig = widgets.draw_activation(name, **kw)
+    left, right = fig.axes
+    for ax in (left, right):
+        _labelled(ax)
+    _render(fig)
+    if name == "sigmoid":                     # σ(2v): value ½ and slope a/4 = ½ at v = 0
+        main = lambda ax: next(ln for ln in ax.get_lines() if "a = 2" in ln.get_label() or "ψ′" in ln.get_label())
+        v, y = main(left).get_data()
+        _, dy = main(right).get_data()
+        i = int(np.argmin(np.abs(v)))
+        assert y[i] == pytest.approx(0.5) and dy[i] == pytest.approx(0.5)
+        assert "a = 2" in left.get_title()
+
+
+def test_draw_activation_bad_input():
+    from nnlib import widgets
+    with pytest.raises(ValueError, match="'swish'"):
+        widgets.draw_activation("swish")
+    with pytest.raises(ValueError, match="a=-1"):
+        widgets.draw_activation("sigmoid", a=-1)
+    with pytest.raises(ValueError, match="T=0"):
+        widgets.draw_activation("stochastic", T=0)
+
+
+def test_descent_path_matches_closed_form():
+    from nnlib import widgets
+    # L(w) = (w − 1)²: w_k − 1 = (1 − 2η)^k (w_0 − 1), w_0 = −2
+    for lr in (0.1, 0.5, 0.8):
+        path = widgets.descent_path(lr, 10)
+        np.testing.assert_allclose(path[:, 0] - 1, (1 - 2 * lr) ** np.arange(11) * -3.0, atol=1e-12)
+    path = widgets.descent_path(1.0, 4)                 # η = 1 bounces between −2 and 4
+    np.testing.assert_allclose(path[:, 0], [-2, 4, -2, 4, -2])
+    path = widgets.descent_path(3.0, 1000)              # diverges: stops once |w| > 10⁶
+    assert path.shape[0] < 1001 and np.abs(path[-1]).max() > 1e6 and np.all(np.isfinite(path))
+    path = widgets.descent_path(0.1, 3, "2d")           # w ← w − η (w₁, 8 w₂)
+    np.testing.assert_allclose(path[1], [-4 + 0.4, 2 - 0.1 * 16])
+    with pytest.raises(ValueError, match="'3d'"):
+        widgets.descent_path(0.1, 3, "3d")
+    with pytest.raises(ValueError, match="lr=-0.1"):
+        widgets.descent_path(-0.1, 3)
+
+
+@pytest.mark.parametrize("lr, surface, verdict", [
+    (0.1, "1d", "converges"), (0.8, "1d", "zigzagging"), (1.0, "1d", "never settles"),
+    (1.2, "1d", "diverges"), (0.2, "2d", "zigzagging"), (0.3, "2d", "diverges"), (0.02, "2d", "slowly"),
+])
+def test_draw_learning_rate_static(lr, surface, verdict):
+    from nnlib import widgets
+    fig = widgets.draw_learning_rate(lr, 25, surface)
+    left, right = fig.axes[:2]
+    for ax in (left, right):
+        _labelled(ax)
+    assert verdict in left.get_title() and f"η = {lr:g}" in left.get_title()
+    _render(fig)
+
+
+def test_explorer_in_a_headless_kernel_writes_nothing_to_stderr():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom nnlib import style, widgets\nstyle.use()",
+        "w = widgets.explorer(widgets.draw_learning_rate, lr=(0.0, 1.2, 0.01), steps=(1, 50),\n"
+        "                     surface=['1d', '2d'])\nw.children[0].value = 0.9\nw",
+        "%matplotlib agg\nwidgets.explorer(widgets.draw_activation, a=(0.1, 5.0, 0.1))",
+        "widgets.draw_activation()\nplt.close('all')",
+    )]
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = [o for c in nb.cells for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs) == 2
