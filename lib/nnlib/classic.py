@@ -141,7 +141,10 @@ def _check_x_targets(X, d, name):
 
 @dataclass
 class DeltaStep:
-    """One presentation in ``delta_rule_train``: the linear unit's output, error and update."""
+    """One presentation in ``delta_rule_train``: the linear unit's output, error and update.
+
+    Lecture 05.
+    """
     epoch: int          # 1-based
     iteration: int      # 1-based, within the epoch
     x: np.ndarray       # (m,) the example
@@ -157,7 +160,10 @@ class DeltaStep:
 
 @dataclass
 class DeltaRuleResult:
-    """What ``delta_rule_train`` returns: final weights and the per-step trace."""
+    """What ``delta_rule_train`` returns: final weights and the per-step trace.
+
+    Lecture 05.
+    """
     w: np.ndarray
     b: float
     epochs: int
@@ -183,6 +189,8 @@ def delta_rule_train(X, d, w0=None, b0=0.0, eta=0.1, epochs=10):
 
     Shapes: ``X`` (n, m), ``d`` (n,) real targets, ``w0`` (m,) (zeros if None), ``b0``, ``eta``
     scalars. Returns a ``DeltaRuleResult`` whose ``trace`` lists every step (w, b, e, E).
+
+    Lecture 05.
     """
     X, d = _check_x_targets(X, d, "delta_rule_train")
     w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
@@ -218,6 +226,8 @@ def nearest_neighbour_predict(X_train, d_train, X_query, k=1, return_neighbours=
     Shapes: ``X_train`` (n, m), ``d_train`` (n,) labels of any kind (ints, strings), ``X_query``
     (q, m) or one point (m,) → labels (q,). With ``return_neighbours=True`` also returns the
     indices (q, k) of the neighbours, nearest first.
+
+    Lecture 05.
     """
     X_train = np.asarray(X_train, dtype=float)
     d_train = np.asarray(d_train)
@@ -249,7 +259,10 @@ def nearest_neighbour_predict(X_train, d_train, X_query, k=1, return_neighbours=
 # ----------------------------------------------------------------------------------------------
 @dataclass
 class CompetitiveStep:
-    """One presentation in ``competitive_train``: who won and how its weights moved."""
+    """One presentation in ``competitive_train``: who won and how its weights moved.
+
+    Lecture 05.
+    """
     epoch: int
     iteration: int
     x: np.ndarray            # (m,) the example
@@ -261,7 +274,10 @@ class CompetitiveStep:
 
 @dataclass
 class CompetitiveResult:
-    """What ``competitive_train`` returns: final weights (K, m) and the per-step trace."""
+    """What ``competitive_train`` returns: final weights (K, m) and the per-step trace.
+
+    Lecture 05.
+    """
     W: np.ndarray
     epochs: int
     trace: list = field(default_factory=list)   # list of CompetitiveStep
@@ -283,6 +299,8 @@ def competitive_train(X, W0, eta=0.1, epochs=10):
 
     Shapes: ``X`` (n, m), ``W0`` (K, m) one row per unit, ``eta`` in (0, 1].
     Returns a ``CompetitiveResult`` with the final ``W`` and the trace of winners.
+
+    Lecture 05.
     """
     X = np.asarray(X, dtype=float)
     W = np.array(W0, dtype=float)

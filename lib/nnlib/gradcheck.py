@@ -33,6 +33,8 @@ def numerical_gradient(f, x, h=1e-5):
 
     Shapes: ``x`` an ndarray of floats, any shape (use float64: in float32 the differences drown
     in rounding) → ``g`` of the same shape, float64. Costs 2·x.size calls of ``f``.
+
+    Lecture 11.
     """
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(f"numerical_gradient changes x in place, so x must be a float ndarray; "
@@ -58,6 +60,8 @@ def rel_error(a, b):
     whole (not entry by entry) keeps entries that are nearly zero, where finite differences have
     only absolute accuracy, from raising false alarms. Rough scale in float64: below 1e-7 is a
     correct gradient, above 1e-3 a wrong one.
+
+    Lecture 11.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -80,6 +84,8 @@ class GradCheckReport:
     (name, index, analytic, numeric, error), worst first, where ``error`` is that entry's
     |analytic − numeric| divided by the same scale ``rel_error`` uses for the parameter.
     ``str(report)`` prints them as a table.
+
+    Lecture 11.
     """
     tol: float
     errors: dict = field(default_factory=dict)
@@ -116,6 +122,8 @@ def check_parameters(loss_fn, params, analytic, h=1e-5, tol=1e-6, worst=5):
     name → float64 ndarray), which are nudged in place and restored. ``analytic`` maps the same
     names to the gradients your backward pass produced (same shapes). Returns a
     ``GradCheckReport`` listing the ``worst`` largest disagreements overall.
+
+    Lecture 11.
     """
     if set(params) != set(analytic):
         raise ValueError(f"check_parameters: params has keys {sorted(params)} but analytic has "
@@ -125,8 +133,8 @@ def check_parameters(loss_fn, params, analytic, h=1e-5, tol=1e-6, worst=5):
     for name, value in params.items():
         a = np.asarray(analytic[name], dtype=np.float64)
         if a.shape != np.shape(value):
-            raise ValueError(f"check_parameters: analytic gradient for {name!r} has shape {a.shape} "
-                             f"but the parameter has shape {np.shape(value)}")
+            raise ValueError(f"check_parameters: analytic gradient for {name!r} has shape "
+                             f"{a.shape} but the parameter has shape {np.shape(value)}")
         n = numerical_gradient(loss_fn, value, h=h)
         report.errors[name] = rel_error(a, n)
         scale = max(float(np.max(np.abs(a) + np.abs(n), initial=0.0)), 1e-12)

@@ -13,8 +13,9 @@ fan_in · Var(w) · Var(x), so the scale of w should shrink like 1/√fan_in:
 * LeCun: Var(w) = 1 / fan_in, i.e. w · √(1/m) with m inputs, the rule written in notes 001.
 
 Every initializer has the signature ``init(shape, rng=None, *, options)`` and returns a float64
-array of that shape (``dtype=`` changes it); options such as ``std=`` are keyword-only. ``rng`` is a ``numpy.random.Generator`` or an int seed
-(None: a fresh, unseeded generator). Fans come from ``compute_fans(shape)``.
+array of that shape (``dtype=`` changes it); options such as ``std=`` are keyword-only.
+``rng`` is a ``numpy.random.Generator`` or an int seed (None: a fresh, unseeded generator).
+Fans come from ``compute_fans(shape)``.
 """
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ def compute_fans(shape):
       channels (images are (N, C, H, W)): fan_in = C·kh·kw, fan_out = F·kh·kw.
 
     Returns ``(fan_in, fan_out)`` as ints.
+
+    Lecture 14.
     """
     shape = _shape(shape)
     if len(shape) == 0:
@@ -79,24 +82,36 @@ def _fans(shape, fan_in, fan_out):
 
 
 def zeros(shape, rng=None, *, dtype=np.float64):
-    """All zeros (lecture 14's cautionary example: symmetric neurons never differ). ``rng`` unused."""
+    """All zeros (lecture 14's cautionary example: symmetric neurons never differ).
+
+    ``rng`` is accepted for a uniform signature and not used.
+    """
     return np.zeros(_shape(shape), dtype=dtype)
 
 
 def constant(shape, rng=None, *, value=0.0, dtype=np.float64):
-    """Every entry equal to ``value``. ``rng`` unused."""
+    """Every entry equal to ``value``. ``rng`` unused.
+
+    Lecture 14.
+    """
     return np.full(_shape(shape), value, dtype=dtype)
 
 
 def normal(shape, rng=None, *, std=0.05, mean=0.0, dtype=np.float64):
-    """Gaussian entries: w ~ N(mean, std²). Shapes: ``shape`` → array of that shape."""
+    """Gaussian entries: w ~ N(mean, std²). Shapes: ``shape`` → array of that shape.
+
+    Lecture 14.
+    """
     if not std >= 0:
         raise ValueError(f"std must be >= 0, got {std}")
     return _rng(rng).normal(mean, std, _shape(shape)).astype(dtype, copy=False)
 
 
 def uniform(shape, rng=None, *, limit=0.05, dtype=np.float64):
-    """Uniform entries: w ~ U(−limit, limit), variance limit²/3. Shapes: ``shape`` → that shape."""
+    """Uniform entries: w ~ U(−limit, limit), variance limit²/3. Shapes: ``shape`` → that shape.
+
+    Lecture 14.
+    """
     if not limit >= 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     return _rng(rng).uniform(-limit, limit, _shape(shape)).astype(dtype, copy=False)
@@ -107,6 +122,8 @@ def glorot_uniform(shape, rng=None, *, fan_in=None, fan_out=None, dtype=np.float
 
     Keras's default for Dense layers, and the course's. ``fan_in``/``fan_out`` override
     ``compute_fans(shape)``.
+
+    Lecture 14.
     """
     fi, fo = _fans(shape, fan_in, fan_out)
     return uniform(shape, rng, limit=math.sqrt(6.0 / (fi + fo)), dtype=dtype)
@@ -116,25 +133,36 @@ def glorot_normal(shape, rng=None, *, fan_in=None, fan_out=None, dtype=np.float6
     """Glorot/Xavier normal: w ~ N(0, σ²), σ = √(2 / (fan_in + fan_out)).
 
     A plain (untruncated) Gaussian; Keras truncates at 2σ and rescales, which changes little.
+
+    Lecture 14.
     """
     fi, fo = _fans(shape, fan_in, fan_out)
     return normal(shape, rng, std=math.sqrt(2.0 / (fi + fo)), dtype=dtype)
 
 
 def he_normal(shape, rng=None, *, fan_in=None, fan_out=None, dtype=np.float64):
-    """He/Kaiming normal, for ReLU layers: w ~ N(0, σ²), σ = √(2 / fan_in). ``fan_out`` unused."""
+    """He/Kaiming normal, for ReLU layers: w ~ N(0, σ²), σ = √(2 / fan_in). ``fan_out`` unused.
+
+    Lecture 14.
+    """
     fi, _ = _fans(shape, fan_in, fan_out)
     return normal(shape, rng, std=math.sqrt(2.0 / fi), dtype=dtype)
 
 
 def he_uniform(shape, rng=None, *, fan_in=None, fan_out=None, dtype=np.float64):
-    """He/Kaiming uniform: w ~ U(−L, L), L = √(6 / fan_in), so Var = 2/fan_in as in ``he_normal``."""
+    """He/Kaiming uniform: w ~ U(−L, L), L = √(6 / fan_in); Var = 2/fan_in as in ``he_normal``.
+
+    Lecture 14.
+    """
     fi, _ = _fans(shape, fan_in, fan_out)
     return uniform(shape, rng, limit=math.sqrt(6.0 / fi), dtype=dtype)
 
 
 def lecun_normal(shape, rng=None, *, fan_in=None, fan_out=None, dtype=np.float64):
-    """LeCun normal: w ~ N(0, 1/fan_in), i.e. a standard normal scaled by √(1/m) (notes 001)."""
+    """LeCun normal: w ~ N(0, 1/fan_in), i.e. a standard normal scaled by √(1/m) (notes 001).
+
+    Lecture 14.
+    """
     fi, _ = _fans(shape, fan_in, fan_out)
     return normal(shape, rng, std=math.sqrt(1.0 / fi), dtype=dtype)
 
@@ -152,6 +180,8 @@ def get(name, **kw):
     ``get("constant", value=0.1)``, ``get("normal", std=0.01)``, ``get("uniform", limit=0.1)``,
     ``get("glorot_uniform")``; "xavier_*" and "kaiming_*" are accepted as aliases. A callable is
     returned unchanged. An unknown name or keyword raises ``ValueError``/``TypeError``.
+
+    Lecture 14.
     """
     if callable(name):
         return functools.partial(name, **kw) if kw else name

@@ -155,7 +155,10 @@ def mse(y_pred, y_true):
 
 
 def mse_grad(y_pred, y_true):
-    """Gradient of ``mse``: dL/dŷ = 2 (ŷ − y) / M. Shapes: as ``y_pred``."""
+    """Gradient of ``mse``: dL/dŷ = 2 (ŷ − y) / M. Shapes: as ``y_pred``.
+
+    Lecture 09.
+    """
     y_pred, y_true = _pair(y_pred, y_true, "mse_grad")
     return 2.0 * (y_pred - y_true) / max(y_pred.size, 1)
 
@@ -171,7 +174,10 @@ def sum_squared_error(y_pred, y_true):
 
 
 def sum_squared_error_grad(y_pred, y_true):
-    """Gradient of ``sum_squared_error``: dE/dŷ = ŷ − y (= −e with e = d − y). Shapes: as y_pred."""
+    """Gradient of ``sum_squared_error``: dE/dŷ = ŷ − y (= −e with e = d − y). Shapes: as y_pred.
+
+    Lecture 05 and 11.
+    """
     y_pred, y_true = _pair(y_pred, y_true, "sum_squared_error_grad")
     return y_pred - y_true
 
@@ -205,6 +211,8 @@ def binary_cross_entropy_grad(p, y, class_weight=None, eps=None):
     """Gradient of ``binary_cross_entropy`` w.r.t. p: (c/N) · (p − y) / (p (1 − p)).
 
     Evaluated at the clipped p. Shapes: as ``p``.
+
+    Lecture 09.
     """
     fn = "binary_cross_entropy_grad"
     p, y = _binary_targets(p, y, fn, "p")
@@ -274,6 +282,8 @@ def categorical_cross_entropy_grad(p, y, class_weight=None, eps=None):
 
     Shapes: as ``p``. Chained through ``activations.softmax_backward`` it gives (p − y)/N, the
     same as ``softmax_cross_entropy`` computes directly.
+
+    Lecture 09.
     """
     fn = "categorical_cross_entropy_grad"
     p2, Y, squeeze = _categorical_targets(p, y, fn, "p")

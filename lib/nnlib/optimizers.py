@@ -231,6 +231,8 @@ def clip_by_value(grads, limit):
 
     Shapes: a list of arrays → a list of arrays of the same shapes. Simple, but it can change
     the direction of the gradient vector.
+
+    Lecture 16; also 20.
     """
     if not limit > 0:
         raise ValueError(f"clip_by_value: limit must be > 0, got {limit}")
@@ -243,6 +245,8 @@ def clip_by_norm(grads, max_norm):
     ‖g‖ = √(Σ over all arrays and entries of g²); if ‖g‖ > max_norm every array is multiplied by
     max_norm / ‖g‖, else nothing changes. The direction is kept, only a step off a cliff is
     shortened. Returns new arrays (same shapes); the inputs are unchanged.
+
+    Lecture 16; also 20.
     """
     if not max_norm > 0:
         raise ValueError(f"clip_by_norm: max_norm must be > 0, got {max_norm}")
@@ -264,6 +268,8 @@ def get(name, **kw):
 
     Names (case-insensitive): sgd, momentum, nesterov, adaptive_gain, adagrad, rmsprop, adam.
     An ``Optimizer`` instance is returned unchanged. Unknown names raise ``ValueError``.
+
+    Lecture 16.
     """
     if isinstance(name, Optimizer):
         return name

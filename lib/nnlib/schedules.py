@@ -31,7 +31,10 @@ def _epoch(epoch):
 
 
 def step_decay(lr0, drop=0.5, every=10):
-    """Step decay: lr(epoch) = lr0 · drop^⌊epoch / every⌋ (halve every 10 epochs by default)."""
+    """Step decay: lr(epoch) = lr0 · drop^⌊epoch / every⌋ (halve every 10 epochs by default).
+
+    Lecture 16.
+    """
     _check(lr0, drop=drop, every=every)
 
     def schedule(epoch):
@@ -45,6 +48,8 @@ def exponential_decay(lr0, decay_rate=0.96, decay_epochs=1):
     """Smooth exponential decay: lr(epoch) = lr0 · decay_rate^(epoch / decay_epochs).
 
     Equivalently lr0 · exp(−k · epoch) with k = −ln(decay_rate) / decay_epochs.
+
+    Lecture 16.
     """
     _check(lr0, decay_rate=decay_rate, decay_epochs=decay_epochs)
 
@@ -61,6 +66,8 @@ def cosine_decay(lr0, total_epochs, lr_min=0.0):
         lr(epoch) = lr_min + ½ (lr0 − lr_min) (1 + cos(π · min(epoch, T) / T)),  T = total_epochs.
 
     Flat at the start, steepest in the middle, flat again at the end.
+
+    Lecture 16.
     """
     _check(lr0, total_epochs=total_epochs)
     if not 0 <= lr_min <= lr0:
