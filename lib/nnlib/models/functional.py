@@ -1,0 +1,199 @@
+"""The functional API: Input, calling layers on tensors, Model(inputs, outputs) (lecture 18).
+
+A symbolic ``Tensor`` holds no numbers: it records its per-example shape and which layer call
+(node) produced it. ``Model`` walks the recorded graph from the outputs back to the inputs,
+orders the nodes, and then runs them forward (inputs → outputs) and backward (outputs →
+inputs). Where a tensor feeds several layers, the gradients coming back from them ADD UP; a
+layer called on several tensors (a shared layer) gets the SUM of the gradients of all its calls:
+L = J₁ + J₂ gives dL/dw = dJ₁/dw + dJ₂/dw.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from nnlib.layers import Activation, Layer
+from nnlib.models.training import BaseModel
+
+__all__ = ["Tensor", "Input", "Model", "call_layer"]
+
+_INPUT_IDS = itertools.count(1)
+
+
+class Tensor:
+    """A symbolic tensor of the functional API: per-example ``shape``, producing ``node``."""
+
+    def __init__(self, shape, node=None, name=None):
+        self.shape = tuple(shape)
+        self.node = node
+        self.name = name
+
+    def __repr__(self):
+        src = "Input" if self.node is None else self.node.layer.name
+        return f"Tensor(shape=(N, {', '.join(map(str, self.shape))}), from={src!r})"
+
+
+class _Node:
+    """One call of a layer: input tensor → output tensor (+ the layer's cache of that call)."""
+
+    def __init__(self, layer, inp):
+        self.layer, self.input = layer, inp
+        self.output = None
+        self.cache = None
+
+
+def Input(shape, name=None):
+    """A model input of per-example shape ``shape`` (an int n means (n,)) (lecture 18).
+
+    ``Input(11)`` stands for data of shape (N, 11).
+    """
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(shape)
+    if not shape or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
+        raise ValueError(f"Input: shape must be a positive int or a tuple of them, got {shape}")
+    return Tensor(shape, None, name or f"input_{next(_INPUT_IDS)}")
+
+
+def call_layer(layer, tensor):
+    """``layer(tensor)``: build the layer for the tensor's shape and record a node."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"layer {layer.name!r} was called on a {type(tensor).__name__}; in the "
+                        f"functional API call layers on Input(...) tensors or on layer outputs "
+                        f"(to compute numbers use layer.forward(x))")
+    layer.ensure_built(tensor.shape, np.float64)
+    node = _Node(layer, tensor)
+    node.output = Tensor(layer.compute_output_shape(tensor.shape), node, layer.name)
+    return node.output
+
+
+class Model(BaseModel):
+    """A model given by its input and output tensors (lecture 18; notes 000).
+
+    >>> from nnlib.layers import Dense, Softmax
+    >>> inp1, inp2 = Input(11), Input(5)
+    >>> h = Dense(4, seed=0)(Dense(16, seed=0)(inp1))
+    >>> out1 = Softmax()(Dense(4, seed=0)(h))
+    >>> out2 = Dense(1, seed=0)(Dense(4, seed=0)(inp2))
+    >>> model = Model(inputs=[inp1, inp2], outputs=[out1, out2])
+    >>> model.count_params()
+    309
+
+    Total loss L = Σ_o w_o J_o (w from ``compile(loss_weights=...)``, default 1 each).
+    X is passed as a list in the order of ``inputs`` (or a dict by input name), y likewise.
+    """
+
+    def __init__(self, inputs, outputs, name=None):
+        super().__init__(name)
+        self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self.outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"Model: inputs and outputs must be tensors from Input(...) or "
+                                f"layer calls, got {type(t).__name__}")
+        for t in self.inputs:
+            if t.node is not None:
+                raise ValueError(f"Model: {t!r} is not an Input(...) tensor")
+        self.nodes = self._order()
+        self.layers = []
+        for node in self.nodes:
+            if not any(node.layer is l for l in self.layers):
+                self.layers.append(node.layer)
+        calls = {}
+        for node in self.nodes:
+            calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
+        self._shared = {lid for lid, c in calls.items() if c > 1}
+        consumers = {}
+        for node in self.nodes:
+            consumers[id(node.input)] = consumers.get(id(node.input), 0) + 1
+        self._consumers = consumers
+        input_ids = {id(t) for t in self.inputs}
+        for layer in self.layers:
+            if hasattr(layer, "input_grad"):
+                layer.input_grad = not all(id(n.input) in input_ids
+                                           for n in self.nodes if n.layer is layer)
+        self.input_names = tuple(t.name for t in self.inputs)
+        names = [t.node.layer.name if t.node else t.name for t in self.outputs]
+        self.output_names = tuple(names)
+
+    def _order(self):
+        """Nodes in an order where every node comes after the nodes it depends on."""
+        order, seen, input_ids = [], set(), {id(t) for t in self.inputs}
+
+        def visit(t, path):
+            if t.node is None:
+                if id(t) not in input_ids:
+                    raise ValueError(f"Model: the outputs depend on input {t.name!r}, which is "
+                                     f"not in inputs={[i.name for i in self.inputs]}")
+                return
+            if id(t.node) in seen:
+                return
+            visit(t.node.input, path)
+            seen.add(id(t.node))
+            order.append(t.node)
+
+        for out in self.outputs:
+            visit(out, ())
+        return order
+
+    def _output_layers(self):
+        return [t.node.layer if t.node else None for t in self.outputs]
+
+    def _output_is_softmax(self, i):
+        t = self.outputs[i]
+        layer = t.node.layer if t.node else None
+        return (isinstance(layer, Activation) and layer.activation == "softmax"
+                and self._consumers.get(id(t), 0) == 0
+                and sum(o is t for o in self.outputs) == 1 and id(layer) not in self._shared)
+
+    def _input_shapes(self):
+        return [t.shape for t in self.inputs]
+
+    def _output_shapes(self):
+        return [t.shape for t in self.outputs]
+
+    def _ensure_built(self, input_shapes, dtype):
+        pass                                           # layers were built when called
+
+    def _forward(self, xs, training):
+        values = {id(t): x for t, x in zip(self.inputs, xs)}
+        for node in self.nodes:
+            values[id(node.output)] = node.layer.forward(values[id(node.input)], training)
+            node.cache = node.layer._cache
+        return [values[id(t)] for t in self.outputs]
+
+    def _backward(self, grads):
+        pending = {}
+        for t, g, obj in zip(self.outputs, grads, self.objectives):
+            if obj.fused:                              # Softmax + cross-entropy: skip the softmax
+                t = t.node.input
+            pending[id(t)] = pending[id(t)] + g if id(t) in pending else g
+        summed = {}
+        for node in reversed(self.nodes):
+            g = pending.pop(id(node.output), None)
+            if g is None:
+                continue
+            layer = node.layer
+            layer._cache = node.cache
+            g_in = layer.backward(g)
+            if id(layer) in self._shared:
+                if id(layer) in summed:
+                    acc = summed[id(layer)]
+                    for k in acc:
+                        acc[k] = acc[k] + layer.grads[k]
+                else:
+                    summed[id(layer)] = dict(layer.grads)
+            if g_in is not None and node.input.node is not None:
+                key = id(node.input)
+                pending[key] = pending[key] + g_in if key in pending else g_in
+        for layer in self.layers:
+            if id(layer) in summed:
+                layer.grads.update(summed[id(layer)])
+
+    def _summary_rows(self):
+        rows = [(t.name, "Input", t.shape, 0) for t in self.inputs]
+        for node in self.nodes:
+            rows.append((node.layer.name, type(node.layer).__name__, node.output.shape,
+                         node.layer.count_params()))
+        return rows

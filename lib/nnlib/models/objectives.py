@@ -1,0 +1,184 @@
+"""How a model turns ``compile(loss=...)`` into per-output loss functions (lectures 09, 18).
+
+An ``Objective`` is called on one output and its targets and returns ``(loss, dL/d output)``.
+The data were checked once when they entered the model (``models.validation``), so the kernels
+here do no checking of their own: they are the lean versions, for the training loop, of the
+checked functions in ``nnlib.losses`` (the tests assert that both give the same numbers).
+Targets of classification objectives arrive as integer labels (N,) or one-hot (N, K).
+
+A model whose output layer is a ``Softmax`` and whose loss is categorical cross-entropy uses
+the *fused* objective: it returns dL/dz for the logits z entering the softmax, (p − y)/N, and
+the model skips the softmax's own backward pass (lecture 11).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlib import losses
+
+__all__ = ["Objective", "resolve", "accuracy"]
+
+_CCE = {"categorical_cross_entropy", "categorical_crossentropy",
+        "sparse_categorical_crossentropy"}
+_LOGITS = {"softmax_cross_entropy", "categorical_cross_entropy_from_logits"}
+_BCE_LOGITS = {"binary_cross_entropy_with_logits"}
+_BCE = {"binary_cross_entropy", "binary_crossentropy"}
+_MSE = {"mse", "mean_squared_error"}
+_SSE = {"sum_squared_error", "sse"}
+
+
+def _eps(dtype):
+    return 1e-7 if dtype == np.float32 else 1e-12
+
+
+def _log_p_true(p, y):
+    """Σ_k y_k log p_k per example for labels (N,) or one-hot (N, K); p clipped below at eps."""
+    q = np.maximum(p, _eps(p.dtype))
+    if y.ndim == 1:
+        return np.log(q[np.arange(len(y)), y])
+    return (y * np.log(q)).sum(axis=1)
+
+
+def _p_minus_y(p, y):
+    """(p − y)/N for labels or one-hot targets."""
+    g = p.copy() if y.ndim == 1 else p - y
+    if y.ndim == 1:
+        g[np.arange(len(y)), y] -= 1
+    g /= len(p)
+    return g
+
+
+def _cce_fused(p, y):
+    return float(-_log_p_true(p, y).mean()), _p_minus_y(p, y)
+
+
+def _softmax_ce(z, y):
+    s = z - z.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    tot = e.sum(axis=1, keepdims=True)
+    log_p = s - np.log(tot)
+    loss = -(log_p[np.arange(len(y)), y].mean() if y.ndim == 1 else (y * log_p).sum(1).mean())
+    e /= tot
+    return float(loss), _p_minus_y(e, y)
+
+
+def _cce_probs(p, y):
+    q = np.maximum(p, _eps(p.dtype))
+    if y.ndim == 1:
+        g = np.zeros_like(p)
+        rows = np.arange(len(y))
+        g[rows, y] = -1.0 / q[rows, y]
+    else:
+        g = -y / q
+    g /= len(p)
+    return float(-_log_p_true(p, y).mean()), g
+
+
+def _bce_logits(z, y):
+    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    e = np.exp(-np.abs(z))
+    sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return float(loss.sum() / len(z)), (sig - y) / len(z)
+
+
+def _bce(p, y):
+    eps = _eps(p.dtype)
+    q = np.clip(p, eps, 1 - eps)
+    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    return float(loss.sum() / len(p)), (q - y) / (q * (1 - q)) / len(p)
+
+
+def _mse(y_pred, y):
+    d = y_pred - y
+    return float(np.mean(d * d)), d * (2.0 / d.size)
+
+
+def _sse(y_pred, y):
+    d = y_pred - y
+    return float(0.5 * np.sum(d * d)), d
+
+
+class Objective:
+    """One output's loss: ``obj(y_pred, y_true) -> (loss, grad)``.
+
+    ``kind`` is "categorical", "binary" or "regression" (it decides how targets are checked
+    and which metrics make sense); ``fused`` says the gradient is taken w.r.t. the input of the
+    output Softmax layer; ``logits`` that predictions are scores, not probabilities.
+    """
+
+    def __init__(self, name, fn, kind, fused=False, logits=False):
+        self.name, self.fn, self.kind, self.fused, self.logits = name, fn, kind, fused, logits
+
+    def __call__(self, y_pred, y_true):
+        return self.fn(y_pred, y_true)
+
+    def __repr__(self):
+        return f"Objective({self.name!r}, kind={self.kind!r}, fused={self.fused})"
+
+
+def _custom(spec):
+    """A (loss, grad) pair or an object with .loss and .grad, each taking (y_pred, y_true)."""
+    f, df = spec
+
+    def fn(y_pred, y_true):
+        return float(f(y_pred, y_true)), np.asarray(df(y_pred, y_true), dtype=y_pred.dtype)
+    return Objective(getattr(f, "__name__", "custom"), fn, "regression")
+
+
+def resolve(spec, output_is_softmax=False, class_weight=None):
+    """Turn a loss name (or a (loss, grad) pair) into an ``Objective`` for one output.
+
+    Names: those of ``nnlib.losses.get`` (Keras spellings included). With ``class_weight``
+    the checked functions of ``nnlib.losses`` are used, with the weights.
+    """
+    if isinstance(spec, Objective):
+        return spec
+    if isinstance(spec, tuple) and len(spec) == 2 and all(map(callable, spec)):
+        return _custom(spec)
+    if not isinstance(spec, str):
+        raise TypeError(f"compile: a loss is a name such as 'mse' or a (loss, grad) pair of "
+                        f"functions, got {type(spec).__name__}")
+    losses.get(spec)                                   # raises ValueError for unknown names
+    if class_weight is not None:
+        pair = losses.get(spec)
+        kind = ("categorical" if spec in _CCE | _LOGITS else
+                "binary" if spec in _BCE | _BCE_LOGITS else "regression")
+
+        def weighted(y_pred, y_true):
+            return (float(pair.loss(y_pred, y_true, class_weight=class_weight)),
+                    np.asarray(pair.grad(y_pred, y_true, class_weight=class_weight),
+                               dtype=y_pred.dtype))
+        return Objective(spec, weighted, kind, logits=spec in _LOGITS | _BCE_LOGITS)
+    if spec in _CCE:
+        if output_is_softmax:
+            return Objective(spec, _cce_fused, "categorical", fused=True)
+        return Objective(spec, _cce_probs, "categorical")
+    if spec in _LOGITS:
+        return Objective(spec, _softmax_ce, "categorical", logits=True)
+    if spec in _BCE_LOGITS:
+        return Objective(spec, _bce_logits, "binary", logits=True)
+    if spec in _BCE:
+        return Objective(spec, _bce, "binary")
+    if spec in _MSE:
+        return Objective(spec, _mse, "regression")
+    if spec in _SSE:
+        return Objective(spec, _sse, "regression")
+    pair = losses.get(spec)                            # any other name losses knows
+    return _custom((pair.loss, pair.grad))
+
+
+def accuracy(y_pred, y_true, objective):
+    """Fraction of correct predictions (lecture 13).
+
+    Categorical: argmax of the scores vs the label (or the argmax of a one-hot row). Binary:
+    p > 0.5 (z > 0 for logits) vs y ≥ 0.5, entry by entry.
+    """
+    if objective.kind == "categorical":
+        pred = y_pred.argmax(axis=1)
+        true = y_true if y_true.ndim == 1 else y_true.argmax(axis=1)
+        return float(np.mean(pred == true))
+    if objective.kind == "binary":
+        pred = y_pred > (0.0 if objective.logits else 0.5)
+        return float(np.mean(pred == (y_true >= 0.5)))
+    raise ValueError(f"accuracy is defined for classification losses; this output is trained "
+                     f"with {objective.name!r} (regression)")
