@@ -1,4 +1,4 @@
-"""Tests of nnlib.optimizers and nnlib.schedules against numbers worked out by hand.
+"""Tests of nnlib.optimizers against numbers worked out by hand.
 
 Every optimizer starts from w₀ = [1.0, −2.0] and is fed the same three gradients
 g₁ = [0.5, −1.0], g₂ = [0.25, 1.0], g₃ = [−0.5, 0.5], with η = 0.1 (β = 0.9 where used).
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from nnlib import optimizers as opt
-from nnlib import schedules
 
 W0 = [1.0, -2.0]
 GRADS = [np.array([0.5, -1.0]), np.array([0.25, 1.0]), np.array([-0.5, 0.5])]
@@ -180,19 +179,3 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(ValueError, match="reset"):
         m.step([np.zeros(1), np.zeros(1)], [np.ones(1), np.ones(1)])
 
-
-def test_schedules_by_hand():
-    s = schedules.step_decay(0.1, drop=0.5, every=10)
-    assert [s(0), s(9), s(10), s(25)] == pytest.approx([0.1, 0.1, 0.05, 0.025])
-    e = schedules.exponential_decay(0.1, decay_rate=0.5, decay_epochs=2)
-    # 0.1·0.5^(1/2) = 0.0707107; 0.1·0.5^1 = 0.05; 0.1·0.5^2 = 0.025
-    assert [e(0), e(1), e(2), e(4)] == pytest.approx([0.1, 0.0707107, 0.05, 0.025], abs=1e-7)
-    c = schedules.cosine_decay(0.1, total_epochs=10)
-    # ½·0.1·(1 + cos 0) = 0.1; (1 + cos π/2) → 0.05; (1 + cos π) → 0; stays at 0 afterwards
-    assert [c(0), c(5), c(10), c(15)] == pytest.approx([0.1, 0.05, 0.0, 0.0], abs=1e-12)
-    c2 = schedules.cosine_decay(0.1, total_epochs=10, lr_min=0.01)
-    assert c2(5) == pytest.approx(0.055)                       # 0.01 + ½·0.09·1
-    with pytest.raises(ValueError, match="epoch=-1"):
-        s(-1)
-    with pytest.raises(ValueError, match="lr0"):
-        schedules.step_decay(0.0)
