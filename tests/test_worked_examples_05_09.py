@@ -1,0 +1,209 @@
+"""Worked examples of lectures 05, 07, 08 and 09, computed through the library.
+
+Each test recomputes one example of the lectures (most from the course notes in the seeds) and
+asserts the correct values; where the notes print something else (an erratum in the lecture), the
+test also asserts that the notes' value is indeed different, so that the erratum cannot silently
+come back.
+"""
+import numpy as np
+import pytest
+
+from nnlib import activations as act
+from nnlib import losses
+from nnlib.layers import Dense
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 07: why non-linearity
+# ----------------------------------------------------------------------------------------------
+W07 = dict(w1=0.5, w2=-1.2, w01=0.3, w3=2.0, w4=0.7, w02=-0.4, w5=1.5, w6=-0.8, wB=0.25)
+
+
+def _net_221(x1, x2, g, w1, w2, w01, w3, w4, w02, w5, w6, wB):
+    n1 = g(w1 * x1 + w2 * x2 + w01)
+    n2 = g(w3 * x1 + w4 * x2 + w02)
+    return w5 * n1 + w6 * n2 + wB
+
+
+def test_07_identity_network_collapses_to_a_plane():
+    w = W07
+    A = w["w5"] * w["w1"] + w["w6"] * w["w3"]
+    B = w["w5"] * w["w2"] + w["w6"] * w["w4"]
+    C = w["w5"] * w["w01"] + w["w6"] * w["w02"] + w["wB"]
+    assert (A, B, C) == pytest.approx((-0.85, -2.36, 1.02))
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.uniform(-3, 3, 50), rng.uniform(-3, 3, 50)
+    assert np.max(np.abs(_net_221(x1, x2, act.linear, **w) - (A * x1 + B * x2 + C))) < 1e-12
+    # the notes' coefficients (w6·w2 for w6·w3; wB + wB·w00 for the constant) do not reproduce it
+    A_notes = w["w5"] * w["w1"] + w["w6"] * w["w2"]
+    C_notes = w["wB"] + w["wB"] * w["w01"]
+    assert np.max(np.abs(_net_221(x1, x2, act.linear, **w) - (A_notes * x1 + B * x2 + C_notes))) > 1
+    # with tanh (the notes' activation) no plane fits
+    g1, g2 = np.meshgrid(np.linspace(-3, 3, 31), np.linspace(-3, 3, 31))
+    design = np.column_stack([g1.ravel(), g2.ravel(), np.ones(g1.size)])
+    y = _net_221(g1, g2, act.tanh, **w).ravel()
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    assert np.max(np.abs(design @ coef - y)) > 0.5
+
+
+def _sigmoid_221(x1, x2, w11, w12, w13, w14, w21, w22, b1=0.0, b2=0.0):
+    h1 = act.sigmoid(w11 * x1 + w12 * x2 + b1)
+    h2 = act.sigmoid(w13 * x1 + w14 * x2 + b1)      # the notes share b1 between the hidden neurons
+    return h1, h2, act.sigmoid(w21 * h1 + w22 * h2 + b2)
+
+
+S1 = dict(w11=-2.0, w12=1.0, w13=-1.5, w14=1.5, w21=1.0, w22=-1.0)
+S2 = dict(w11=2.0, w12=-1.0, w13=2.0, w14=-2.0, w21=1.0, w22=-1.0)
+
+
+@pytest.mark.parametrize("setting, point, expected", [
+    (S1, (1.0, 1.0), (0.2689, 0.5000, 0.4425)),
+    (S1, (-1.0, -1.5), (0.6225, 0.3208, 0.5748)),
+    (S2, (1.0, 1.0), (0.7311, 0.5000, 0.5575)),
+    (S2, (1.0, 1.5), (0.6225, 0.2689, 0.5875)),
+])
+def test_07_sigmoid_221_settings_of_the_notes(setting, point, expected):
+    assert np.array(_sigmoid_221(*point, **setting)) == pytest.approx(expected, abs=5e-5)
+
+
+def test_07_sigmoid_221_output_range_is_between_sigmoid_of_minus_one_and_one():
+    g1, g2 = np.meshgrid(np.linspace(-4, 4, 161), np.linspace(-4, 4, 161))
+    for setting, lo, hi in [(S1, 0.3322, 0.6678), (S2, 0.3183, 0.6817)]:
+        _, _, y = _sigmoid_221(g1, g2, **setting)
+        assert (y.min(), y.max()) == pytest.approx((lo, hi), abs=5e-5)
+        assert act.sigmoid(-1.0) < y.min() and y.max() < act.sigmoid(1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 08: feedforward networks
+# ----------------------------------------------------------------------------------------------
+def test_08_dense_layer_with_100_inputs_and_10_neurons_has_1010_parameters():
+    layer = Dense(10, input_dim=100, seed=0)
+    assert layer.params["W"].shape == (100, 10) and layer.params["b"].shape == (10,)
+    assert sum(p.size for p in layer.params.values()) == 1010
+    assert layer.forward(np.ones((3, 100))).shape == (3, 10)
+
+
+def test_08_z11_forward_example_of_notes_004_with_chosen_inputs():
+    layer = Dense(2, input_dim=3)
+    layer.params["W"][...] = np.array([[3.0, 7.0, 2.0], [3.0, 2.0, 4.0]]).T
+    layer.params["b"][...] = [-40000.0, -20000.0]
+    Z = layer.forward(np.array([[5000.0, 3000.0, 2000.0]]))[0]
+    assert Z == pytest.approx([0.0, 9000.0])
+    H = act.sigmoid(Z)
+    assert H == pytest.approx([0.5, 1.0])
+    assert act.sigmoid_derivative(Z) == pytest.approx([0.25, 0.0])   # the second neuron is saturated
+
+
+def test_08_two_three_matrix_example_of_notes_002():
+    a, b = Dense(2, input_dim=2), Dense(1, input_dim=2)
+    a.params["W"][...] = [[0.11, 0.12], [0.21, 0.08]]
+    b.params["W"][...] = [[0.14], [0.15]]
+    h = a.forward(np.array([[2.0, 3.0]]))
+    assert h[0] == pytest.approx([0.85, 0.48])
+    assert b.forward(h)[0, 0] == pytest.approx(0.191)
+
+
+def test_08_divide_by_sum_versus_softmax():
+    good, bad = np.array([3.0, 4.0, 10.0, 3.0]), np.array([7.0, -2.0, 4.0, 1.0])
+    assert good / good.sum() == pytest.approx([0.15, 0.20, 0.50, 0.15])
+    assert bad / bad.sum() == pytest.approx([0.70, -0.20, 0.40, 0.10])     # a negative "probability"
+    assert act.softmax(good) == pytest.approx([0.0009, 0.0025, 0.9957, 0.0009], abs=5e-5)
+    p = act.softmax(bad)
+    assert p == pytest.approx([0.9502, 0.0001, 0.0473, 0.0024], abs=5e-5)
+    assert np.all(p > 0) and p.sum() == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 09: loss functions
+# ----------------------------------------------------------------------------------------------
+def test_09_minus_log_of_point_three_in_three_bases():
+    loss = losses.categorical_cross_entropy(np.array([0.3, 0.1, 0.6]), np.array([1, 0, 0]))
+    assert loss == pytest.approx(1.2040, abs=5e-5)                         # natural log
+    assert -np.log10(0.3) == pytest.approx(0.5229, abs=5e-5)              # the notes' 0.52
+    assert -np.log2(0.3) == pytest.approx(1.7370, abs=5e-5)
+    assert round(loss, 2) != 0.52
+
+
+def test_09_sparse_and_one_hot_labels_give_the_same_loss():
+    P = np.array([[0.2, 0.7, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1]])
+    y = np.array([1, 2, 0])
+    assert losses.categorical_cross_entropy(P, y) == pytest.approx(0.5202, abs=5e-5)
+    assert losses.categorical_cross_entropy(P, np.eye(3)[y]) == pytest.approx(
+        losses.categorical_cross_entropy(P, y))
+
+
+def test_09_bce_is_the_mean_negative_log_likelihood():
+    y = np.array([1, 0, 1, 1, 0])
+    p = np.array([0.9, 0.2, 0.6, 0.4, 0.1])
+    likelihood = np.prod(p ** y * (1 - p) ** (1 - y))
+    assert losses.binary_cross_entropy(p, y) == pytest.approx(-np.log(likelihood) / 5)
+    assert losses.binary_cross_entropy(p, y) == pytest.approx(0.372196, abs=5e-7)
+
+
+def test_09_binary_worked_example_of_notes_002():
+    W1 = np.array([[0.9, 0.2, 0.4, 0.3], [-0.5, 0.4, 0.3, 0.3],
+                   [0.1, 0.1, -0.1, 0.2], [-0.2, 0.5, 0.5, 0.7]])
+    W2 = np.array([0.5, 0.8, -0.6, 0.3])
+    x = np.array([-0.6, -0.6, 0.2, 0.3])
+    a1 = W1 @ x + 0.5
+    h1 = act.sigmoid(a1)
+    a2 = W2 @ h1 + 0.3
+    y_hat = act.sigmoid(a2)
+    assert a1 == pytest.approx([0.01, 0.71, 0.42, 0.63])
+    assert h1 == pytest.approx([0.50, 0.67, 0.60, 0.65], abs=5e-3)
+    assert a2 == pytest.approx(0.921, abs=5e-4)
+    assert y_hat == pytest.approx(0.7153, abs=5e-5)
+    loss = losses.binary_cross_entropy(np.array([y_hat]), np.array([0]))
+    assert loss == pytest.approx(1.2563, abs=5e-5)
+    # the notes' 0.7152 / 1.2560 come from carrying the rounded a2 = 0.921 forward
+    assert act.sigmoid(0.921) == pytest.approx(0.7152, abs=5e-5)
+    assert -np.log(1 - 0.7152) == pytest.approx(1.2560, abs=5e-5)
+
+
+W1_MC = np.array([[0.1, 0.3, 0.8, -0.4], [-0.3, -0.2, 0.5, 0.5],
+                  [-0.3, 0.1, 0.5, 0.4], [0.2, 0.5, -0.9, 0.7]])
+W2_MC = np.array([[0.3, 0.8, -0.2, -0.4], [0.5, -0.2, -0.3, 0.5], [0.2, 0.1, 0.6, 0.6]])
+X_MC = np.array([0.6, 0.4, 0.6, 0.1])
+
+
+def test_09_multiclass_worked_example_of_notes_002_and_its_erratum():
+    a1 = W1_MC @ X_MC
+    h1 = act.sigmoid(a1)
+    a2 = W2_MC @ h1
+    p = act.softmax(a2)
+    loss = losses.categorical_cross_entropy(p, np.array([0, 0, 1]))
+    assert a1 == pytest.approx([0.62, 0.09, 0.20, -0.15])
+    assert h1 == pytest.approx([0.65, 0.52, 0.55, 0.46], abs=5e-3)
+    assert a2 == pytest.approx([0.32, 0.29, 0.79], abs=5e-3)
+    assert p == pytest.approx([0.2800, 0.2714, 0.4487], abs=5e-5)
+    assert loss == pytest.approx(0.8015, abs=5e-5)
+    # the notes print a2[3] = 0.85, ŷ = [0.2718 0.2634 0.4648], loss 0.7661: really different ...
+    assert abs(a2[2] - 0.85) > 0.05 and abs(loss - 0.7661) > 0.03
+    # ... and reproduced by the slip W2[3, 1] = 0.3 instead of 0.2
+    W2_slip = W2_MC.copy()
+    W2_slip[2, 0] = 0.3
+    p_slip = act.softmax(W2_slip @ h1)
+    assert p_slip == pytest.approx([0.2718, 0.2634, 0.4648], abs=5e-5)
+    assert losses.categorical_cross_entropy(p_slip, np.array([0, 0, 1])) == pytest.approx(0.7661, abs=5e-5)
+
+
+def test_09_multi_label_needs_per_label_sigmoids():
+    Y = np.array([[1, 1, 1], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+    Z = np.array([[3.0, 2.5, 2.0], [-2.0, 2.0, -1.5], [-1.0, -2.0, 3.0], [2.0, 3.0, 2.5]])
+    P = act.sigmoid(Z)
+    scratch = -np.mean(np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1))
+    assert losses.binary_cross_entropy(P, Y) == pytest.approx(scratch)
+    assert scratch == pytest.approx(0.3632, abs=5e-5)
+    assert -3 * np.log(1 / 3) == pytest.approx(3.2958, abs=5e-5)   # best softmax on a (1, 1, 1) row
+
+
+def test_09_class_weights_5_and_70():
+    p = np.array([0.2, 0.05, 0.7, 0.3, 0.9])
+    y = np.array([0, 0, 1, 1, 1])
+    assert losses.binary_cross_entropy(p, y) == pytest.approx(0.3881, abs=5e-5)
+    weighted = losses.binary_cross_entropy(p, y, class_weight={0: 5, 1: 70})
+    assert weighted == pytest.approx(23.5986, abs=5e-5)
+    # the notes' expression (no minus sign, only the weight 5) is negative, not this loss
+    notes = 5 * np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert notes == pytest.approx(-9.7022, abs=5e-5) and notes < 0 < weighted
