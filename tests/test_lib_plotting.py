@@ -56,6 +56,13 @@ def test_decision_boundary_with_labels_probabilities_and_scores():
     ax = plotting.decision_boundary(lambda P: np.where(P[:, 1] > 0, 1, -1), X2, 2 * y2 - 1,
                                     resolution=30, class_names={-1: "no", 1: "yes"})
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no", "yes"]
+    with pytest.raises(ValueError, match="none for class -1"):
+        plotting.decision_boundary(lambda P: np.where(P[:, 1] > 0, 1, -1), X2, 2 * y2 - 1,
+                                   resolution=10, class_names=["no", "yes"])
+    # float32 data work too
+    ax = plotting.decision_boundary(lambda P: (P[:, 1] > 0).astype(np.float32), X2.astype(np.float32),
+                                    y2, resolution=10)
+    _labelled(ax)
 
 
 def test_predicted_labels_rules():
@@ -99,6 +106,8 @@ def test_curves_single_metric_on_given_axes_and_history_object():
     out = plotting.curves(History(), ax=ax, title="Training loss")
     assert out is ax and ax.get_title() == "Training loss"
     _labelled(ax)
+    fig, ax = plt.subplots()
+    assert plotting.curves(HISTORY, ax) is ax and ax.get_ylabel() == "loss"   # agreed order: (history, ax)
     ax = plotting.curves(HISTORY, metric="accuracy")
     assert ax.get_ylabel() == "accuracy" and len(ax.get_lines()) == 2
 
@@ -162,6 +171,8 @@ def test_network_diagram_bad_weights():
         plotting.network_diagram([2, 3], [np.zeros((2, 3)), np.zeros((3, 1))])
     with pytest.raises(ValueError, match=r"\[2, 0\]"):
         plotting.network_diagram([2, 0])
+    with pytest.raises(ValueError, match=r"\[2, 1.5\]"):
+        plotting.network_diagram([2, 1.5])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +244,8 @@ def test_image_grid_shapes():
     assert "8×8" in fig._supxlabel.get_text()
     with pytest.raises(ValueError, match="not square: 10"):
         plotting.image_grid(np.zeros((2, 10)))
+    with pytest.raises(ValueError, match="NaN"):
+        plotting.image_grid(np.full((1, 4, 4), np.nan))
 
 
 def test_no_function_calls_show(monkeypatch):

@@ -32,6 +32,9 @@ def class_name(c, class_names):
     """How class ``c`` is called in a legend: ``class_names[c]`` if given, else "class c"."""
     if class_names is None:
         return f"class {c}"
+    if isinstance(class_names, (list, tuple)) and not 0 <= c < len(class_names):
+        raise ValueError(f"class_names has {len(class_names)} names, none for class {c} "
+                         "(use a dict such as {-1: 'no', 1: 'yes'} for labels that are not 0 … K−1)")
     try:
         return str(class_names[c])
     except (KeyError, IndexError, TypeError):

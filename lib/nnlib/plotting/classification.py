@@ -144,6 +144,8 @@ def _as_images(images):
         arr = arr.reshape(arr.shape[0], side, side)
     if arr.ndim != 3:
         raise ValueError(f"images must be (N, H, W), (N, 1, H, W) or (N, H·W), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"images of shape {arr.shape} contain NaN or inf")
     return arr
 
 

@@ -29,7 +29,10 @@ def network_diagram(sizes, weights=None, ax=None, title=None, layer_names=None, 
     positive, symmetric around 0) and its width grows with |w|; ``annotate=True`` also writes the
     values. Returns the Axes.
     """
-    sizes = [int(s) for s in np.atleast_1d(sizes)]
+    raw = np.atleast_1d(np.asarray(sizes))
+    if raw.ndim != 1 or raw.dtype.kind not in "iu":
+        raise ValueError(f"sizes must be a list of whole numbers of units per layer, got {sizes!r}")
+    sizes = [int(s) for s in raw]
     if len(sizes) < 1 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least one layer, each with ≥ 1 unit, got {sizes}")
     Ws = None

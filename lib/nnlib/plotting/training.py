@@ -42,7 +42,7 @@ def _draw_metric(ax, history, metric, title, xlabel):
     ax.legend()
 
 
-def curves(history, metric=None, ax=None, title=None, xlabel="epoch"):
+def curves(history, ax=None, title=None, metric=None, xlabel="epoch"):
     """Learning curves, training vs validation, epoch by epoch (lectures 13 and 15).
 
     ``history`` is a dict of lists (``History.history``, or a ``History`` object), keys such as
