@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
 # nbgrader calls `alembic` and `jupyter` by name: the environment's bin/ must come first on PATH.
-RUN    := PATH="$(BIN):$$PATH" MPLBACKEND=Agg
+RUN    := PATH="$(BIN):$$PATH"
 # Tests run on both cores; set JOBS=1 to run them one by one.
 JOBS   ?= 2
 

@@ -39,7 +39,7 @@ def nbgrader(*args, root=ROOT, check=True, timeout=1800):
     """
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("MPLBACKEND", "Agg")
+    env.pop("MPLBACKEND", None)  # kernels use Jupyter's inline back end
     proc = subprocess.run([str(BIN / "nbgrader"), *map(str, args)], cwd=root, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:

@@ -3,7 +3,7 @@
     python -m coursetools.execute lectures/06_perceptron.ipynb [more.ipynb ...]
 
 Each notebook runs top to bottom in a fresh kernel from its own folder (as nbval runs it), with
-the non-interactive matplotlib back end; the run fails loudly if any cell raises.
+Jupyter's inline matplotlib back end (figures stored as PNG); the run fails loudly if any cell raises.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def execute(path, timeout=120):
     """Run the notebook at ``path`` and write it back with its outputs; return the seconds taken."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # the kernel must draw with Jupyter's inline back end (as in JupyterLab and under nbval),
+    # whatever back end the calling shell asks for
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

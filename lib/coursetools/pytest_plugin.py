@@ -1,0 +1,58 @@
+"""pytest plugin of the course (loaded by pyproject.toml's addopts for every test run).
+
+* Notebook kernels started by nbval and by the grading tests must not inherit a matplotlib back
+  end from the calling shell: they use Jupyter's inline one, as in JupyterLab, so their figure
+  outputs match the committed lectures. The test process itself draws with Agg.
+* The time of each lecture's cells is added up; the slowest lectures are listed at the end of the
+  run, and the run fails if a lecture goes over its budget (COURSE.md: "each runs top to bottom in
+  seconds").
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+os.environ.pop("MPLBACKEND", None)
+matplotlib.use("Agg")
+os.environ.setdefault("NNLIB_QUIET", "1")
+
+
+def lecture_budget(name):
+    """Seconds a lecture may take to run its cells: 10 for 00–09, 15 for 10–17, 20 for 18 on."""
+    number = int(name[:2]) if name[:2].isdigit() else 0
+    return 10.0 if number <= 9 else 15.0 if number <= 17 else 20.0
+
+
+_lecture_seconds: dict = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split("::")[0]
+    if path.startswith("lectures/") and path.endswith(".ipynb") and report.when == "call":
+        _lecture_seconds[Path(path).name] += report.duration
+
+
+def over_budget():
+    """Lectures over their budget in this run: {name: seconds}."""
+    return {n: s for n, s in _lecture_seconds.items() if s > lecture_budget(n)}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _lecture_seconds:
+        return
+    tr = terminalreporter
+    tr.section("lecture run times (cells only, slowest first)")
+    for name, seconds in sorted(_lecture_seconds.items(), key=lambda kv: -kv[1])[:8]:
+        flag = "  OVER BUDGET" if seconds > lecture_budget(name) else ""
+        tr.write_line(f"{seconds:6.1f} s  (budget {lecture_budget(name):4.0f} s)  {name}{flag}")
+    for name, seconds in over_budget().items():
+        tr.write_line(f"FAILED: {name} ran its cells in {seconds:.1f} s, over its budget of "
+                      f"{lecture_budget(name):.0f} s", red=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if over_budget() and session.exitstatus == 0:
+        session.exitstatus = 1
