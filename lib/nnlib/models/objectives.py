@@ -31,25 +31,29 @@ def _eps(dtype):
     return 1e-7 if dtype == np.float32 else 1e-12
 
 
-def _log_p_true(p, y):
+def _log_p_true(p, y, rows=None):
     """Σ_k y_k log p_k per example for labels (N,) or one-hot (N, K); p clipped below at eps."""
-    q = np.maximum(p, _eps(p.dtype))
     if y.ndim == 1:
-        return np.log(q[np.arange(len(y)), y])
-    return (y * np.log(q)).sum(axis=1)
+        rows = np.arange(len(y)) if rows is None else rows
+        return np.log(np.maximum(p[rows, y], _eps(p.dtype)))
+    return (y * np.log(np.maximum(p, _eps(p.dtype)))).sum(axis=1)
 
 
-def _p_minus_y(p, y):
-    """(p − y)/N for labels or one-hot targets."""
-    g = p.copy() if y.ndim == 1 else p - y
+def _p_minus_y(p, y, rows=None):
+    """(p − y)/N for labels or one-hot targets (a new array)."""
+    inv_n = np.asarray(1.0 / len(p), dtype=p.dtype)
     if y.ndim == 1:
-        g[np.arange(len(y)), y] -= 1
-    g /= len(p)
+        g = p * inv_n
+        g[np.arange(len(y)) if rows is None else rows, y] -= inv_n
+        return g
+    g = p - y
+    g *= inv_n
     return g
 
 
 def _cce_fused(p, y):
-    return float(-_log_p_true(p, y).mean()), _p_minus_y(p, y)
+    rows = np.arange(len(p)) if y.ndim == 1 else None
+    return float(-np.sum(_log_p_true(p, y, rows)) / len(p)), _p_minus_y(p, y, rows)
 
 
 def _softmax_ce(z, y):

@@ -6,6 +6,8 @@ graph: ``_forward(xs, training) -> outputs`` and ``_backward(grads)``, plus ``la
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nnlib import optimizers
@@ -14,6 +16,25 @@ from nnlib.layers import Activation, Dropout
 from nnlib.models import objectives, validation
 
 __all__ = ["BaseModel"]
+
+
+def _apply(optimizer, params, grads):
+    """optimizer.step(params, grads), without re-checking the arrays on every step.
+
+    ``Optimizer.step`` checks shapes and finiteness of every gradient, each call. Inside the
+    training loop the arrays are the model's own, checked when they entered, so after the first
+    (checked) step the library's optimizers are driven through their per-array update directly;
+    a diverging run is caught by the finiteness check on the loss instead. Optimizers with a
+    ``step`` of their own, and any other object with a ``step`` method, get ``step``.
+    """
+    if (optimizer.state and type(optimizer).step is optimizers.Optimizer.step
+            and len(optimizer.state) == len(params)):
+        optimizer.t += 1
+        update = optimizer._update
+        for p, g, st in zip(params, grads, optimizer.state):
+            update(p, g, st)
+    else:
+        optimizer.step(params, grads)
 
 
 class BaseModel:
@@ -178,8 +199,15 @@ class BaseModel:
         loss, outs = self._loss_and_backward(xs, ys)
         if self._l2_layers:
             loss += self._l2()
-        self.optimizer.step(self._param_list, self._gradients())
+        if not math.isfinite(loss):
+            self._diverged(loss)
+        _apply(self.optimizer, self._param_list, self._gradients())
         return loss, outs
+
+    def _diverged(self, loss):
+        lr = getattr(self.optimizer, "lr", None)
+        raise FloatingPointError(f"training diverged: the loss became {loss} (learning rate "
+                                 f"{lr}); lower the learning rate or check the data")
 
     def accumulate_step(self, batches):
         """One update from several micro-batches [(xs, ys), ...] (lecture 10).
@@ -205,7 +233,9 @@ class BaseModel:
             layer.grads[k] = a
         if self._l2_layers:
             total += self._l2()
-        self.optimizer.step(self._param_list, self._gradients())
+        if not math.isfinite(total):
+            self._diverged(total)
+        _apply(self.optimizer, self._param_list, self._gradients())
         return total, outs_all
 
     # -- the loop ----------------------------------------------------------------------------

@@ -1,0 +1,239 @@
+"""How fast is a training step of the library, next to the same step written by hand?
+
+Run ``python -m nnlib.bench`` (lecture 13's aside on speed). For two MLPs — 64-128-10 on the
+8×8 digits with batches of 64, and 784-256-10 on synthetic data with batches of 128 — in
+float32 and float64, it times one training step (forward, backward, SGD update) of
+
+* the library: ``Sequential([Dense, Activation("relu"), Dense, Softmax()])`` trained with
+  categorical cross-entropy (``model.train_step``, the loop ``fit`` runs),
+* a minimal hand-written numpy step for the same network,
+* PyTorch on the CPU, if it is installed,
+
+all measured side by side in one run, interleaved, best of several repeats. It also prints the
+achieved GFLOP/s (2·m·k·n per m×k by k×n product; a step does 4·N·D·H + 6·N·H·K) next to what
+numpy's matmul reaches on the same products alone, and the time of one step of the scalar
+autograd engine (``nnlib.autograd``) on a tiny network, to show what vectorising buys.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from nnlib import optimizers
+from nnlib.layers import Activation, Dense, Softmax
+from nnlib.models import Sequential
+
+TORCH_HINT = "not installed: pip install torch==2.13.0 (CPU build on this machine)"
+LR = 0.01
+
+
+def _best(fn, repeats=7, min_time=0.05):
+    """Best over ``repeats`` of the mean time per call, each repeat lasting ≥ ``min_time`` s."""
+    fn()
+    n, t = 1, 0.0
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - start
+        if t >= min_time / 5:
+            break
+        n *= 2
+    n = max(1, int(n * (min_time / max(t, 1e-9)) / 5) + 1)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def _interleaved(fns, rounds=9):
+    """Time several functions alternately (so load from elsewhere hits all alike): best per fn."""
+    best = [np.inf] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            best[i] = min(best[i], _best(fn, repeats=3, min_time=0.03))
+    return best
+
+
+def _data(D, K, N, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if D == 64:
+        try:
+            from nnlib.data import load_digits
+            X, y = load_digits()
+            return X[:N].astype(dtype), y[:N].astype(np.intp)
+        except ImportError:
+            pass
+    return rng.standard_normal((N, D)).astype(dtype), rng.integers(0, K, N).astype(np.intp)
+
+
+def library_step(D, H, K, X, y):
+    """The library's training step for X (N, D), labels y."""
+    model = Sequential([Dense(H, seed=0), Activation("relu"), Dense(K, seed=1), Softmax()])
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(LR))
+    xs, ys, _ = model._prepare(X, y)
+    return lambda: model.train_step(xs, ys)
+
+
+def numpy_step(D, H, K, X, y):
+    """The same step written by hand: relu MLP, softmax cross-entropy, SGD."""
+    rng = np.random.default_rng(0)
+    dt = X.dtype
+    W1 = (rng.uniform(-1, 1, (D, H)) * np.sqrt(6 / (D + H))).astype(dt)
+    b1 = np.zeros(H, dt)
+    W2 = (rng.uniform(-1, 1, (H, K)) * np.sqrt(6 / (H + K))).astype(dt)
+    b2 = np.zeros(K, dt)
+    N, rows = len(X), np.arange(len(X))
+
+    def step():
+        nonlocal W1, b1, W2, b2
+        a = X @ W1
+        a += b1
+        h = np.maximum(a, 0)
+        z = h @ W2
+        z += b2
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        loss = -np.log(p[rows, y]).mean()
+        p[rows, y] -= 1
+        p /= N
+        dW2 = h.T @ p
+        db2 = p.sum(axis=0)
+        dh = p @ W2.T
+        dh *= a > 0
+        dW1 = X.T @ dh
+        db1 = dh.sum(axis=0)
+        W1 -= LR * dW1
+        b1 -= LR * db1
+        W2 -= LR * dW2
+        b2 -= LR * db2
+        return float(loss)
+    return step
+
+
+def torch_step(D, H, K, X, y):
+    """The same step in PyTorch (CPU), or None when PyTorch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    dt = torch.float32 if X.dtype == np.float32 else torch.float64
+    net = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, K)).to(dt)
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(net(Xt), yt)
+        loss.backward()
+        opt.step()
+        return float(loss)
+    return step
+
+
+def matmul_only(D, H, K, X):
+    """Just the step's five matrix products (the floor for any implementation)."""
+    dt = X.dtype
+    W1, W2 = np.ones((D, H), dt), np.ones((H, K), dt)
+    h, g = np.ones((len(X), H), dt), np.ones((len(X), K), dt)
+
+    def step():
+        X @ W1
+        h @ W2
+        h.T @ g
+        g @ W2.T
+        X.T @ h
+    return step
+
+
+def autograd_step():
+    """One step of the scalar engine on a 2-4-1 tanh network, 8 examples, MSE (or None)."""
+    try:
+        from nnlib.autograd import Value
+    except ImportError:
+        return None
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 2)).tolist()
+    Y = rng.standard_normal(8).tolist()
+    W1 = [[Value(float(v)) for v in row] for row in rng.standard_normal((4, 2)) * 0.5]
+    b1 = [Value(0.0) for _ in range(4)]
+    W2 = [Value(float(v)) for v in rng.standard_normal(4) * 0.5]
+    b2 = Value(0.0)
+    params = [w for row in W1 for w in row] + b1 + W2 + [b2]
+
+    def step():
+        for p in params:
+            p.grad = 0.0
+        loss = Value(0.0)
+        for x, t in zip(X, Y):
+            h = [(sum((w * xi for w, xi in zip(row, x)), b)).tanh() for row, b in zip(W1, b1)]
+            out = sum((w * hi for w, hi in zip(W2, h)), b2)
+            loss = loss + (out - t) ** 2
+        loss = loss / len(X)
+        loss.backward()
+        for p in params:
+            p.data -= LR * p.grad
+        return loss.data
+    return step, len(params)
+
+
+def run(out=sys.stdout):
+    """Measure everything and print the table; returns the rows as dicts."""
+    configs = [("64-128-10 (digits)", 64, 128, 10, 64), ("784-256-10 (synthetic)", 784, 256, 10, 128)]
+    rows = []
+    for label, D, H, K, N in configs:
+        for dtype in (np.float32, np.float64):
+            X, y = _data(D, K, N, dtype)
+            fns = [library_step(D, H, K, X, y), numpy_step(D, H, K, X, y),
+                   matmul_only(D, H, K, X)]
+            t_torch = torch_step(D, H, K, X, y)
+            if t_torch is not None:
+                fns.append(t_torch)
+            times = _interleaved(fns)
+            flops = 4 * N * D * H + 6 * N * H * K
+            rows.append({"net": label, "dtype": np.dtype(dtype).name, "batch": N,
+                         "lib": times[0], "numpy": times[1], "matmul": times[2],
+                         "torch": times[3] if t_torch is not None else None, "flops": flops})
+    peak = {}
+    for dtype in (np.float32, np.float64):
+        A = np.ones((1024, 1024), dtype)
+        peak[np.dtype(dtype).name] = 2 * 1024 ** 3 / _best(lambda: A @ A, repeats=3) / 1e9
+    us = lambda t: f"{t * 1e6:9.1f}"
+    head = (f"{'network':<23} {'dtype':<8} {'batch':>5} {'library µs':>10} {'by hand µs':>10} "
+            f"{'ratio':>6} {'PyTorch µs':>10} {'lib GFLOP/s':>11} {'hand GFLOP/s':>12} "
+            f"{'matmul GFLOP/s':>14}")
+    print("Time per training step (forward, backward, SGD update), best of repeats", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    for r in rows:
+        torch_s = f"{r['torch'] * 1e6:10.1f}" if r["torch"] is not None else f"{'(see below)':>10}"
+        print(f"{r['net']:<23} {r['dtype']:<8} {r['batch']:>5} {us(r['lib']):>10} "
+              f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f} {torch_s} "
+              f"{r['flops'] / r['lib'] / 1e9:11.2f} {r['flops'] / r['numpy'] / 1e9:12.2f} "
+              f"{r['flops'] / r['matmul'] / 1e9:14.2f}", file=out)
+    if all(r["torch"] is None for r in rows):
+        print(f"PyTorch: {TORCH_HINT}", file=out)
+    print("matmul GFLOP/s = the step's five matrix products timed alone; numpy's matmul on "
+          "1024×1024: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peak.items()), file=out)
+    ag = autograd_step()
+    if ag is None:
+        print("scalar autograd engine (nnlib.autograd): not present, skipped", file=out)
+    else:
+        step, n_params = ag
+        t = _best(step, repeats=3)
+        print(f"scalar autograd engine (nnlib.autograd), 2-4-1 tanh net ({n_params} parameters), "
+              f"8 examples, MSE: {t * 1e6:.0f} µs per step "
+              f"(≈ {8 * 2 * 3 * (2 * 4 + 4 * 1) / t / 1e9:.4f} GFLOP/s)", file=out)
+    return rows
+
+
+if __name__ == "__main__":
+    run()
