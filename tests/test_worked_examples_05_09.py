@@ -13,6 +13,65 @@ from nnlib import losses
 from nnlib.layers import Dense
 
 
+from nnlib import classic, data
+from nnlib.gradcheck import numerical_gradient
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 05: classic learning rules
+# ----------------------------------------------------------------------------------------------
+def test_05_delta_rule_one_step_by_hand():
+    result = classic.delta_rule_train(np.array([[1.0, 2.0]]), np.array([1.0]), w0=[0.2, -0.1],
+                                      b0=0.0, eta=0.1, epochs=1)
+    step = result.trace[0]
+    assert (step.y, step.e, step.E) == pytest.approx((0.0, 1.0, 0.5))
+    assert result.w == pytest.approx([0.3, 0.1]) and result.b == pytest.approx(0.1)
+    y_new = result.w @ np.array([1.0, 2.0]) + result.b
+    assert y_new == pytest.approx(0.6) and 0.5 * (1 - y_new) ** 2 == pytest.approx(0.08)
+
+
+def test_05_delta_rule_gradient_has_the_sign_of_minus_e_x():
+    w, x, d = np.array([0.2, -0.1]), np.array([1.0, 2.0]), 1.0
+    numeric = numerical_gradient(lambda: 0.5 * (d - w @ x) ** 2, w)
+    e = d - w @ x
+    assert numeric == pytest.approx(-e * x, abs=1e-6)
+    assert not np.allclose(numeric, e * x)          # the notes' first line, [t − y] x, has the wrong sign
+
+
+def test_05_delta_rule_learns_the_line_and_diverges_for_a_large_rate():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=20)
+    d = 1.5 * x - 0.5 + rng.normal(scale=0.2, size=20)
+    good = classic.delta_rule_train(x[:, None], d, eta=0.05, epochs=30)
+    assert (good.w[0], good.b) == pytest.approx((1.4559, -0.4818), abs=5e-5)
+    assert good.cost_per_epoch()[-1] == pytest.approx(0.0100, abs=5e-5)
+    bad = classic.delta_rule_train(x[:, None], d, eta=0.8, epochs=30)
+    assert bad.cost_per_epoch()[-1] > 1e10
+
+
+def test_05_nearest_neighbour_small_example():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [2.0, 2.0], [1.5, 1.0]])
+    d = np.array([0, 0, 1, 1, 1])
+    q = np.array([0.9, 0.9])
+    assert np.sort(np.linalg.norm(X - q, axis=1)) == pytest.approx(
+        [0.6083, 0.9055, 1.2728, 1.4213, 1.5556], abs=5e-5)
+    assert classic.nearest_neighbour_predict(X, d, q, k=1).tolist() == [1]
+    assert classic.nearest_neighbour_predict(X, d, q, k=3).tolist() == [0]
+
+
+def test_05_competitive_learning_moves_only_the_winner_to_the_cluster_centres():
+    one = classic.competitive_train(np.array([[1.0, 1.0]]), np.array([[0.0, 0.0], [3.0, 3.0]]),
+                                    eta=0.1, epochs=1)
+    assert one.W == pytest.approx(np.array([[0.1, 0.1], [3.0, 3.0]]))   # Δw = η (x − w), loser unchanged
+    centres = np.array([[-2.0, 2.0], [2.0, 2.0], [0.0, -2.0]])
+    X, _ = data.blobs(n_per_class=30, centers=centres, std=0.5, seed=2)
+    X = X[np.random.default_rng(2).permutation(len(X))]
+    W = classic.competitive_train(X, np.array([[-0.5, 0.5], [0.0, 0.0], [0.5, 0.5]]), eta=0.1, epochs=5).W
+    assert W == pytest.approx(np.array([[-1.9192, 2.0555], [-0.1643, -1.9096], [2.0056, 1.8767]]), abs=5e-5)
+    nearest = np.linalg.norm(centres[:, None, :] - W[None, :, :], axis=2).min(axis=1)
+    assert np.all(nearest < 0.2)                   # one prototype next to every cluster centre
+
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 07: why non-linearity
 # ----------------------------------------------------------------------------------------------
