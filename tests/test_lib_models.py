@@ -434,3 +434,66 @@ def test_predict_is_deterministic_with_dropout_and_returns_history():
     assert sorted(hist.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
     np.testing.assert_array_equal(model.predict(X), model.predict(X))
     np.testing.assert_allclose(model.predict(X, batch_size=7), model.predict(X), rtol=1e-12)
+
+
+def test_single_output_accepts_one_element_lists_and_layers_stay_reusable():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
+    first = Dense(3, seed=0)
+    model = Sequential([first, Activation("tanh"), Dense(1, seed=1)])
+    model.compile(loss=["mse"], optimizer="sgd", loss_weights=[1.0])
+    model.fit([X], [y], epochs=1)
+    assert first.input_grad is True                     # only switched off during backward
+    first.forward(X)
+    assert first.backward(np.ones((6, 3))).shape == (6, 2)
+    with pytest.raises(ValueError, match="2 entries but the model has 1"):
+        model.compile(loss=["mse", "mse"])
+
+
+def test_scheduler_with_a_schedule_from_nnlib_schedules():
+    from nnlib.schedules import cosine_decay
+    model = mlp().compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(1.0))
+    schedule = cosine_decay(0.1, total_epochs=3)
+    hist = model.fit(np.zeros((4, 2)), np.zeros(4, int), epochs=4,
+                     callbacks=[LearningRateScheduler(schedule)])
+    np.testing.assert_allclose(hist.history["lr"], [schedule(e) for e in range(4)])
+
+
+def test_accumulation_in_a_two_output_model_logs_each_output_and_matches_the_big_batch():
+    X, y = two_input_data(16)
+    a, b = two_input_two_output(seed=3), two_input_two_output(seed=3)
+    for model in (a, b):
+        model.compile(loss=["categorical_cross_entropy", "mse"], optimizer=optimizers.SGD(0.1))
+    ha = a.fit(X, y, epochs=2, batch_size=4, accumulate=4, shuffle=False)
+    hb = b.fit(X, y, epochs=2, batch_size=None)
+    for key in ("loss", "class_loss", "value_loss"):
+        np.testing.assert_allclose(ha.history[key], hb.history[key], rtol=1e-12)
+    for la, lb in zip(a.layers, b.layers):
+        for name in la.params:
+            np.testing.assert_allclose(la.params[name], lb.params[name], rtol=1e-12, atol=1e-14)
+
+
+def test_a_diverging_run_stops_with_a_clear_error():
+    X = np.random.default_rng(0).standard_normal((20, 2)) * 100
+    model = Sequential([Dense(1, seed=0)]).compile(loss="mse", optimizer=optimizers.SGD(10.0))
+    with pytest.raises(FloatingPointError, match="learning rate"):
+        with np.errstate(all="ignore"):
+            model.fit(X, X[:, 0] * 50, epochs=50)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_benchmark_compares_the_same_computation(dtype):
+    # nnlib.bench times model.train_step against a hand-written numpy step: from the same
+    # starting weights both must compute the same losses and the same updated weights.
+    from nnlib import bench
+    X, y = bench._data(64, 10, 32, dtype)
+    lib, model = bench.library_step(64, 16, 10, X, y)
+    start = [model.layers[0].params["W"], model.layers[0].params["b"],
+             model.layers[2].params["W"], model.layers[2].params["b"]]
+    hand, weights = bench.numpy_step(X, y, *start)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for _ in range(3):
+        assert lib() == pytest.approx(hand(), rel=tol)
+    for mine, theirs in zip(start, weights):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)

@@ -73,21 +73,19 @@ def _data(D, K, N, dtype, seed=0):
 
 
 def library_step(D, H, K, X, y):
-    """The library's training step for X (N, D), labels y."""
+    """The library's training step for X (N, D), labels y: returns (step, model)."""
     model = Sequential([Dense(H, seed=0), Activation("relu"), Dense(K, seed=1), Softmax()])
     model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(LR))
     xs, ys, _ = model._prepare(X, y)
-    return lambda: model.train_step(xs, ys)
+    return (lambda: model.train_step(xs, ys)[0]), model
 
 
-def numpy_step(D, H, K, X, y):
-    """The same step written by hand: relu MLP, softmax cross-entropy, SGD."""
-    rng = np.random.default_rng(0)
-    dt = X.dtype
-    W1 = (rng.uniform(-1, 1, (D, H)) * np.sqrt(6 / (D + H))).astype(dt)
-    b1 = np.zeros(H, dt)
-    W2 = (rng.uniform(-1, 1, (H, K)) * np.sqrt(6 / (H + K))).astype(dt)
-    b2 = np.zeros(K, dt)
+def numpy_step(X, y, W1, b1, W2, b2):
+    """The same step written by hand: relu MLP, softmax cross-entropy, SGD (lecture 13).
+
+    Updates copies of the given starting weights; returns (step, [W1, b1, W2, b2]).
+    """
+    W1, b1, W2, b2 = (np.array(a) for a in (W1, b1, W2, b2))
     N, rows = len(X), np.arange(len(X))
 
     def step():
@@ -114,7 +112,7 @@ def numpy_step(D, H, K, X, y):
         W2 -= LR * dW2
         b2 -= LR * db2
         return float(loss)
-    return step
+    return step, [W1, b1, W2, b2]
 
 
 def torch_step(D, H, K, X, y):
@@ -192,8 +190,10 @@ def run(out=sys.stdout):
     for label, D, H, K, N in configs:
         for dtype in (np.float32, np.float64):
             X, y = _data(D, K, N, dtype)
-            fns = [library_step(D, H, K, X, y), numpy_step(D, H, K, X, y),
-                   matmul_only(D, H, K, X)]
+            lib, model = library_step(D, H, K, X, y)
+            start = [model.layers[0].params["W"], model.layers[0].params["b"],
+                     model.layers[2].params["W"], model.layers[2].params["b"]]
+            fns = [lib, numpy_step(X, y, *start)[0], matmul_only(D, H, K, X)]
             t_torch = torch_step(D, H, K, X, y)
             if t_torch is not None:
                 fns.append(t_torch)

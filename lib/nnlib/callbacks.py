@@ -139,7 +139,7 @@ class LearningRateScheduler(Callback):
         opt = self.model.optimizer
         lr = self.schedule(epoch, opt.lr) if self._two else self.schedule(epoch)
         lr = float(lr)
-        if not lr > 0 or not math.isfinite(lr):
+        if not lr >= 0 or not math.isfinite(lr):
             raise ValueError(f"LearningRateScheduler: the schedule gave lr={lr} at epoch {epoch}")
         opt.lr = lr
 

@@ -46,7 +46,7 @@ class Dense(Layer):
         self.init = init
         self.l2 = float(l2)
         self.seed = seed
-        self.input_grad = True          # a model sets False where dL/dx is not needed
+        self.input_grad = True   # a model sets False during backward() where dL/dx is unused
         if input_dim is not None:
             self.build((int(input_dim),), dtype or np.float64)
 

@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from nnlib.layers import Activation, Layer
+from nnlib.models.sequential import _backward_without_grad_x
 from nnlib.models.training import BaseModel
 
 __all__ = ["Tensor", "Input", "Model", "call_layer"]
@@ -82,6 +83,7 @@ class Model(BaseModel):
 
     Total loss L = Σ_o w_o J_o (w from ``compile(loss_weights=...)``, default 1 each).
     X is passed as a list in the order of ``inputs`` (or a dict by input name), y likewise.
+    Layers are built in float64 when called; ``model.astype("float32")`` converts them.
     """
 
     def __init__(self, inputs, outputs, name=None):
@@ -108,13 +110,15 @@ class Model(BaseModel):
         for node in self.nodes:
             consumers[id(node.input)] = consumers.get(id(node.input), 0) + 1
         self._consumers = consumers
-        input_ids = {id(t) for t in self.inputs}
-        for layer in self.layers:
-            if hasattr(layer, "input_grad"):
-                layer.input_grad = not all(id(n.input) in input_ids
-                                           for n in self.nodes if n.layer is layer)
         self.input_names = tuple(t.name for t in self.inputs)
-        names = [t.node.layer.name if t.node else t.name for t in self.outputs]
+        names = []
+        for t in self.outputs:
+            base = t.node.layer.name if t.node else t.name
+            name, i = base, 1
+            while name in names:
+                i += 1
+                name = f"{base}_{i}"
+            names.append(name)
         self.output_names = tuple(names)
 
     def _order(self):
@@ -176,7 +180,11 @@ class Model(BaseModel):
                 continue
             layer = node.layer
             layer._cache = node.cache
-            g_in = layer.backward(g)
+            if node.input.node is None:                # fed by an Input: no dL/dx needed
+                _backward_without_grad_x(layer, g)
+                g_in = None
+            else:
+                g_in = layer.backward(g)
             if id(layer) in self._shared:
                 if id(layer) in summed:
                     acc = summed[id(layer)]

@@ -130,7 +130,7 @@ def _custom(spec):
 
 
 def resolve(spec, output_is_softmax=False, class_weight=None):
-    """Turn a loss name (or a (loss, grad) pair) into an ``Objective`` for one output.
+    """Turn a loss name (or a (loss, grad) pair) into an ``Objective`` for one output (lecture 18).
 
     Names: those of ``nnlib.losses.get`` (Keras spellings included). With ``class_weight``
     the checked functions of ``nnlib.losses`` are used, with the weights.

@@ -1,6 +1,8 @@
 """The Sequential model: a stack of layers, each feeding the next (lectures 13 and 18)."""
 from __future__ import annotations
 
+import numpy as np
+
 from nnlib.layers import Layer
 from nnlib.models.training import BaseModel
 
@@ -60,15 +62,11 @@ class Sequential(BaseModel):
             layer.ensure_built(shape, dtype)
             shape = layer.compute_output_shape(shape)
         self._out_shape = shape
-        for i, layer in enumerate(self.layers):
-            if hasattr(layer, "input_grad"):
-                layer.input_grad = i > 0
         self._slots = None
         self._built = True
 
     def build(self, input_shape, dtype="float64"):
         """Build every layer for examples of shape ``input_shape`` (without the batch axis)."""
-        import numpy as np
         self._ensure_built([tuple(input_shape)], np.dtype(dtype))
         return self
 
@@ -86,8 +84,10 @@ class Sequential(BaseModel):
         layers = self.layers
         if self.objectives[0].fused:                       # Softmax + cross-entropy: (p − y)/N
             layers = layers[:-1]
-        for layer in reversed(layers):
+        for layer in reversed(layers[1:]):
             g = layer.backward(g)
+        if layers:
+            _backward_without_grad_x(layers[0], g)
 
     def _summary_rows(self):
         shape = self._input_shapes()[0]
@@ -100,3 +100,15 @@ class Sequential(BaseModel):
                     shape = None
             rows.append((layer.name, type(layer).__name__, shape, layer.count_params()))
         return rows
+
+
+def _backward_without_grad_x(layer, g):
+    """backward() of a layer whose dL/dx nobody needs (it reads the model's input)."""
+    if hasattr(layer, "input_grad"):
+        layer.input_grad = False
+        try:
+            layer.backward(g)
+        finally:
+            layer.input_grad = True
+    else:
+        layer.backward(g)

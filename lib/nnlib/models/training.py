@@ -63,8 +63,7 @@ class BaseModel:
         ``class_weight``: {class: weight} for a single output (lecture 15).
         """
         n = len(self.output_names)
-        specs = validation.as_list(loss, n, self.output_names, "compile(loss=...)") \
-            if isinstance(loss, (list, dict)) else [loss] * n
+        specs = self._per_output(loss, "loss", isinstance(loss, (list, dict)))
         if class_weight is not None and n != 1:
             raise ValueError("compile: class_weight is supported for single-output models")
         self.objectives = [objectives.resolve(s, self._output_is_softmax(i), class_weight)
@@ -72,9 +71,9 @@ class BaseModel:
         if loss_weights is None:
             self.loss_weights = [1.0] * n
         else:
-            w = validation.as_list(loss_weights, n, self.output_names, "compile(loss_weights=...)") \
-                if isinstance(loss_weights, (list, tuple, dict)) else [loss_weights]
-            if len(w) != n or any(not np.isfinite(v) or v < 0 for v in w):
+            w = self._per_output(loss_weights, "loss_weights",
+                                 isinstance(loss_weights, (list, tuple, dict)))
+            if any(not np.isfinite(v) or v < 0 for v in w):
                 raise ValueError(f"compile: loss_weights must be {n} finite numbers >= 0, got {w}")
             self.loss_weights = [float(v) for v in w]
         metrics = list(metrics or [])
@@ -90,6 +89,18 @@ class BaseModel:
             raise TypeError(f"compile: optimizer must be a name or have a step(params, grads) "
                             f"method, got {type(optimizer).__name__}")
         return self
+
+    def _per_output(self, value, what, several):
+        """One entry per output from a dict by output name, a list, or one value for all."""
+        n = len(self.output_names)
+        if isinstance(value, dict):
+            return validation.as_list(value, n, self.output_names, f"compile({what}=...)")
+        if several:
+            if len(value) != n:
+                raise ValueError(f"compile: {what} has {len(value)} entries but the model has "
+                                 f"{n} output(s) {list(self.output_names)}")
+            return list(value)
+        return [value] * n
 
     def _output_is_softmax(self, i):
         layer = self._output_layers()[i]
@@ -217,11 +228,12 @@ class BaseModel:
         """
         self._params_and_slots()
         n = sum(len(xs[0]) for xs, _ in batches)
-        acc, total, outs_all = None, 0.0, []
+        acc, total, outs_all, per = None, 0.0, [], 0.0
         for xs, ys in batches:
             loss, outs = self._loss_and_backward(xs, ys)
             f = len(xs[0]) / n
             total += f * loss
+            per = per + f * np.asarray(self.last_losses)
             outs_all.append(outs)
             grads = [layer.grads[k] for layer, k in self._slots]
             if acc is None:
@@ -231,6 +243,7 @@ class BaseModel:
                     a += f * g
         for (layer, k), a in zip(self._slots, acc):
             layer.grads[k] = a
+        self.last_losses = list(per)
         if self._l2_layers:
             total += self._l2()
         if not math.isfinite(total):
@@ -304,7 +317,7 @@ class BaseModel:
                     loss, outs_all = self.accumulate_step(batches)
                 m = sum(len(b[0][0]) for b in batches)
                 sums[0] += loss * m
-                if n_out > 1 and len(batches) == 1:
+                if n_out > 1:
                     sums[1:1 + n_out] += np.asarray(self.last_losses) * m
                 if self.metrics:
                     for (bx, by), outs in zip(batches, outs_all):
@@ -312,7 +325,7 @@ class BaseModel:
                             if obj.kind != "regression":
                                 sums[1 + n_out + j] += objectives.accuracy(o, t, obj) * len(t)
             sums /= n
-            per = sums[1:1 + n_out] if n_out > 1 and accumulate == 1 else None
+            per = sums[1:1 + n_out] if n_out > 1 else None
             logs.update(self._name_logs(sums[0], per, sums[1 + n_out:]))
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in self._evaluate_lists(*val).items()})

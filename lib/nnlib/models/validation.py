@@ -17,13 +17,19 @@ def _fmt(shape):
 
 
 def as_list(data, n, names, what):
-    """Accept one array, a list/tuple of n arrays, or a dict {name: array}; return a list."""
+    """Accept one array, a list/tuple of n arrays, or a dict {name: array}; return a list.
+
+    (lecture 18) For a single input or output, a one-element list holding an array is unwrapped.
+    """
     if isinstance(data, dict):
         missing = [k for k in names if k not in data]
         if missing:
             raise ValueError(f"{what}: no array given for {missing}; the model's names are "
                              f"{list(names)}, got keys {list(data)}")
         return [data[k] for k in names]
+    if (isinstance(data, (list, tuple)) and n == 1 and len(data) == 1
+            and isinstance(data[0], np.ndarray)):
+        return list(data)
     if isinstance(data, (list, tuple)) and n > 1:
         if len(data) != n:
             raise ValueError(f"{what}: the model has {n} of them ({list(names)}) but "
@@ -44,7 +50,7 @@ def _finite(a, what):
 
 
 def check_inputs(arrays, shapes, names, dtype):
-    """Validate and convert input arrays: numeric, finite, shape (N, *shape), same N.
+    """(lecture 13) Validate and convert input arrays: numeric, finite, shape (N, *shape), same N.
 
     ``shapes`` lists each input's per-example shape (None entries are not checked yet).
     Returns the arrays as ``dtype`` (no copy when they already are) and N.
@@ -76,7 +82,7 @@ def check_inputs(arrays, shapes, names, dtype):
 
 
 def check_targets(y, objective, out_shape, n, name, dtype):
-    """Validate one output's targets against its objective and the output's shape.
+    """(lecture 13) Validate one output's targets against its objective and the output's shape.
 
     Categorical: integer labels (N,) with values in 0..K−1 (returned as intp), or one-hot
     (N, K). Binary: values in [0, 1], (N,) accepted for an (N, 1) output. Regression: the
