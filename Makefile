@@ -10,7 +10,7 @@ RUN    := PATH="$(BIN):$$PATH"
 # Tests run on both cores; set JOBS=1 to run them one by one.
 JOBS   ?= 2
 
-.PHONY: lab test setup generate bench clean
+.PHONY: lab test setup generate bench clean release collect autograde feedback grades demo
 
 lab: $(STAMP)
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_course_map.ipynb
@@ -29,11 +29,33 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback gradebook.db grades.csv
+	rm -rf $(VENV) submitted autograded feedback reports exchange gradebook.db grades-*.csv
 
-# ---- instructor steps (see the README) ----
+# ---- instructor steps (see the README); A=assignment, e.g. make autograde A=ex01_neurons ----
+A ?= ex01_neurons
+GRADE := $(RUN) $(BIN)/python -m coursetools.grading
+
 generate: $(STAMP)
 	$(RUN) $(BIN)/python -c 'from coursetools import course; [print(a) or course.generate(a) for a in course.assignments()]'
 
 bench: $(STAMP)
 	$(RUN) $(BIN)/python -m nnlib.bench
+
+release: $(STAMP)
+	$(RUN) $(BIN)/nbgrader release_assignment $(A) --force
+
+# collect from nbgrader's exchange, or from a folder: make collect A=ex01_neurons FROM=path/to/folder
+collect: $(STAMP)
+	$(if $(FROM),$(GRADE) import $(A) $(FROM),$(RUN) $(BIN)/nbgrader collect $(A))
+
+autograde: $(STAMP)
+	$(GRADE) autograde $(A)
+
+feedback: $(STAMP)
+	$(GRADE) feedback $(A)
+
+grades: $(STAMP)
+	$(GRADE) grades $(A)
+
+demo: $(STAMP)
+	$(RUN) $(BIN)/python -m coursetools.demo

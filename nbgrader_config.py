@@ -25,6 +25,9 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
+# Releasing and collecting go through an exchange folder inside the course (no system folder
+# needed); on a shared JupyterHub point this at the hub's exchange instead.
+c.Exchange.root = os.path.join(here, "exchange")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 
 

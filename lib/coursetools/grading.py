@@ -1,0 +1,261 @@
+"""The instructor's grading steps, one command each, that never lose a submission or a grade.
+
+    python -m coursetools.grading import     ASSIGNMENT FOLDER   # a folder of submissions
+    python -m coursetools.grading autograde  ASSIGNMENT
+    python -m coursetools.grading feedback   ASSIGNMENT
+    python -m coursetools.grading grades     ASSIGNMENT          # writes grades-ASSIGNMENT.csv
+
+(`make collect|autograde|feedback|grades A=ASSIGNMENT` run the same.) Every submission is checked
+before nbgrader sees it: a notebook that is missing, renamed or not readable is reported by name
+with the reason. Each student is then autograded by nbgrader in a process of its own, with a time
+limit and a memory limit, so a submission that hangs, exhausts memory or kills its kernel affects
+only its own grade. The outcome of every student is written to reports/ASSIGNMENT.json and
+reports/ASSIGNMENT.log, and the grade table marks a submission that could not be graded as
+"not graded" with the reason, never as a plain 0.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from coursetools import course
+
+#: Limits of one student's autograding; override with environment variables of the same names.
+LIMITS = {
+    "GRADING_SECONDS_PER_STUDENT": 600,   # wall time of the whole notebook
+    "GRADING_MEMORY_MB": 4096,            # address space of nbgrader and its kernel (Linux)
+    "GRADING_CELL_SECONDS": 60,           # one cell (nbgrader's Execute.timeout)
+}
+
+
+def limit(name):
+    return int(os.environ.get(name, LIMITS[name]))
+
+
+# ----------------------------------------------------------------------------------------------
+# Bringing submissions in
+# ----------------------------------------------------------------------------------------------
+def expected_notebooks(assignment, root=course.ROOT):
+    return sorted(p.name for p in (Path(root) / "solutions" / assignment).glob("*.ipynb"))
+
+
+def import_folder(assignment, folder, root=course.ROOT):
+    """Copy a folder of submissions into submitted/<student>/<assignment>/.
+
+    Accepted layouts: FOLDER/<student>/<assignment>/*, FOLDER/<student>/* (one folder per student)
+    and FOLDER/<student>.ipynb (one notebook per student). Returns the students imported.
+    The originals are only read, never changed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"no folder of submissions at {folder}")
+    students = []
+    for entry in sorted(folder.iterdir()):
+        student = entry.stem if entry.is_file() else entry.name
+        if entry.name.startswith("."):
+            continue
+        target = Path(root) / "submitted" / student / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        if entry.is_file():
+            shutil.copy2(entry, target / entry.name)
+        else:
+            source = entry / assignment if (entry / assignment).is_dir() else entry
+            for item in source.iterdir():
+                if item.is_file():
+                    shutil.copy2(item, target / item.name)
+        students.append(student)
+    return students
+
+
+def precheck(assignment, student, root=course.ROOT):
+    """Check a submission before grading. Returns (problem or None, notes)."""
+    folder = Path(root) / "submitted" / student / assignment
+    notes = []
+    wanted = expected_notebooks(assignment, root)
+    present = sorted(p.name for p in folder.glob("*.ipynb"))
+    missing = [n for n in wanted if n not in present]
+    if missing:
+        found = ", ".join(present) or "no notebook"
+        return f"missing notebook {', '.join(missing)} (found: {found})", notes
+    for name in wanted:
+        try:
+            nb = nbformat.read(folder / name, as_version=4)
+        except Exception as exc:  # invalid JSON, not a notebook, unreadable bytes
+            detail = " ".join(str(exc).split())[:80]
+            return f"{name} is not a readable notebook ({type(exc).__name__}: {detail})", notes
+        kernel = nb.metadata.get("kernelspec", {}).get("name")
+        if kernel not in (None, "python3"):
+            notes.append(f"{name} asked for kernel {kernel!r}; graded with python3")
+    extra = sorted(p.name for p in folder.iterdir() if p.name not in wanted and p.name != "timestamp.txt")
+    if extra:
+        notes.append(f"extra files ignored: {', '.join(extra)}")
+    return None, notes
+
+
+# ----------------------------------------------------------------------------------------------
+# Autograding, one student at a time
+# ----------------------------------------------------------------------------------------------
+_REASONS = [  # (pattern in nbgrader's log, reason given to the instructor)
+    (r"DeadKernelError|Kernel died|kernel died", "the notebook's kernel died (the code crashed it "
+                                                "or ran out of memory)"),
+    (r"CellTimeoutError|Timeout waiting for|timed out|UnresponsiveKernelError",
+     "a cell ran past the time limit"),
+    (r"MemoryError", "the notebook ran out of memory"),
+    (r"failed to validate|metadata may be corrupted", "the notebook's grading metadata was altered"),
+]
+
+
+def _limits():
+    memory = limit("GRADING_MEMORY_MB") * 1024 * 1024
+
+    def apply():  # runs in the child before nbgrader starts (POSIX only)
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        except (ImportError, ValueError, OSError):
+            pass
+    return apply if os.name == "posix" else None
+
+
+def grade_student(assignment, student, root=course.ROOT):
+    """Autograde one student's submission. Returns a dict: status, reason, notes, seconds."""
+    problem, notes = precheck(assignment, student, root)
+    if problem:
+        return {"status": "not graded", "reason": problem, "notes": notes, "seconds": 0.0}
+    env = dict(os.environ, PATH=f"{course.BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env.pop("MPLBACKEND", None)
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(course.BIN / "nbgrader"), "autograde", assignment, "--student",
+                             student, "--force",
+                             f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                            preexec_fn=_limits())
+    try:
+        log, _ = proc.communicate(timeout=limit("GRADING_SECONDS_PER_STUDENT"))
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything they started
+        log, _ = proc.communicate()
+        timed_out = True
+    seconds = time.perf_counter() - start
+    autograded = Path(root) / "autograded" / student / assignment
+    result = {"status": "graded", "reason": "", "notes": notes, "seconds": round(seconds, 1),
+              "log": log[-20000:]}
+    if timed_out:
+        result.update(status="not graded", reason=f"grading took longer than "
+                      f"{limit('GRADING_SECONDS_PER_STUDENT')} s and was stopped")
+    elif proc.returncode != 0 or "There was an error processing" in log or not autograded.exists():
+        reason = next((text for pattern, text in _REASONS if re.search(pattern, log)),
+                      "nbgrader could not grade it (see the log)")
+        result.update(status="not graded", reason=reason)
+    return result
+
+
+def autograde(assignment, root=course.ROOT, students=None):
+    """Autograde every submission of ``assignment``; write reports/ASSIGNMENT.json and .log."""
+    root = Path(root)
+    submitted = root / "submitted"
+    students = students or sorted(p.name for p in submitted.iterdir()
+                                  if (p / assignment).is_dir()) if submitted.exists() else []
+    report = {}
+    for student in students:
+        report[student] = grade_student(assignment, student, root)
+        r = report[student]
+        print(f"{student:20s} {r['status']:11s} {r['seconds']:6.1f} s  {r['reason']}", flush=True)
+    reports = root / "reports"
+    reports.mkdir(exist_ok=True)
+    with open(reports / f"{assignment}.log", "w", encoding="utf-8") as log:
+        for student, r in report.items():
+            log.write(f"===== {student}: {r['status']} {r['reason']}\n{r.pop('log', '')}\n")
+    (reports / f"{assignment}.json").write_text(json.dumps(report, indent=1))
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# Feedback and the grade table
+# ----------------------------------------------------------------------------------------------
+def feedback(assignment, root=course.ROOT):
+    """HTML feedback for every graded submission (hidden tests removed), in feedback/."""
+    return course.nbgrader("generate_feedback", assignment, "--force", root=root, check=False)
+
+
+def grade_table(assignment, root=course.ROOT, path=None):
+    """Write the grade table as CSV and return its rows.
+
+    One row per student who submitted: status "graded" with the score, or "not graded" with an
+    empty score and the reason. Per-test-cell points follow, for graded submissions.
+    """
+    root = Path(root)
+    report_file = root / "reports" / f"{assignment}.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    scores = course.scores(assignment, root=root)
+    cells = sorted({c for s in scores.values() for c in s["cells"]})
+    students = sorted(set(report) | set(scores))
+    rows = []
+    for student in students:
+        r = report.get(student, {"status": "graded" if student in scores else "not graded",
+                                 "reason": "" if student in scores else "not autograded yet",
+                                 "notes": []})
+        graded = r["status"] == "graded" and student in scores
+        row = {"student": student, "assignment": assignment,
+               "status": "graded" if graded else "not graded",
+               "score": f"{scores[student]['total']:g}" if graded else "",
+               "max_score": f"{scores[student]['max']:g}" if student in scores else "",
+               "reason": r.get("reason", ""), "notes": "; ".join(r.get("notes", []))}
+        for c in cells:
+            row[c] = f"{scores[student]['cells'].get(c, 0):g}" if graded else ""
+        rows.append(row)
+    path = Path(path) if path else root / f"grades-{assignment}.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["student", "assignment", "status", "score",
+                                               "max_score", "reason", "notes", *cells])
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] not in {"import", "autograde", "feedback", "grades"}:
+        print(__doc__)
+        return 2
+    step, assignment = argv[0], argv[1]
+    # the course is the current folder when it holds an nbgrader_config.py, else this repository
+    root = Path.cwd() if (Path.cwd() / "nbgrader_config.py").exists() else course.ROOT
+    if assignment not in course.assignments(root):
+        print(f"unknown assignment {assignment!r}; the assignments are: "
+              f"{', '.join(course.assignments(root))}")
+        return 2
+    if step == "import":
+        if len(argv) < 3:
+            print("give the folder of submissions: import ASSIGNMENT FOLDER")
+            return 2
+        print("imported:", ", ".join(import_folder(assignment, argv[2], root)))
+    elif step == "autograde":
+        autograde(assignment, root)
+    elif step == "feedback":
+        proc = feedback(assignment, root)
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+    elif step == "grades":
+        rows = grade_table(assignment, root)
+        for row in rows:
+            print(f"{row['student']:20s} {row['status']:11s} {row['score']:>6s} / "
+                  f"{row['max_score']:>4s}  {row['reason']}")
+        print(f"written: grades-{assignment}.csv")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
