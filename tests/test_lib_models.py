@@ -497,3 +497,18 @@ def test_the_benchmark_compares_the_same_computation(dtype):
     for mine, theirs in zip(start, weights):
         assert mine.dtype == dtype
         np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
+
+
+def test_a_frozen_layer_is_left_alone_by_training():
+    X, y = data.spirals(20, seed=3)
+    model = mlp(seed=2)
+    model.layers[0].build((2,))
+    frozen = model.layers[0].params["W"].copy()
+    model.layers[0].trainable = False
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(0.5))
+    head_before = model.layers[2].params["W"].copy() if model.layers[2].built else None
+    model.fit(X, y, epochs=3)
+    np.testing.assert_array_equal(model.layers[0].params["W"], frozen)
+    assert head_before is None or not np.array_equal(model.layers[2].params["W"], head_before)
+    report = check_model(model, X[:5], y[:5], tol=TOL)
+    assert report.ok and all(not k.startswith(model.layers[0].name + ".") for k in report.errors)

@@ -73,7 +73,7 @@ def _data(D, K, N, dtype, seed=0):
 
 
 def library_step(D, H, K, X, y):
-    """The library's training step for X (N, D), labels y: returns (step, model)."""
+    """The library's training step (lecture 13) for X (N, D), labels y: returns (step, model)."""
     model = Sequential([Dense(H, seed=0), Activation("relu"), Dense(K, seed=1), Softmax()])
     model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(LR))
     xs, ys, _ = model._prepare(X, y)
@@ -116,7 +116,7 @@ def numpy_step(X, y, W1, b1, W2, b2):
 
 
 def torch_step(D, H, K, X, y):
-    """The same step in PyTorch (CPU), or None when PyTorch is not installed."""
+    """The same step in PyTorch on the CPU (lecture 18's comparison), or None if not installed."""
     try:
         import torch
     except ImportError:
@@ -138,7 +138,7 @@ def torch_step(D, H, K, X, y):
 
 
 def matmul_only(D, H, K, X):
-    """Just the step's five matrix products (the floor for any implementation)."""
+    """Just the step's five matrix products (lecture 13): the floor for any implementation."""
     dt = X.dtype
     W1, W2 = np.ones((D, H), dt), np.ones((H, K), dt)
     h, g = np.ones((len(X), H), dt), np.ones((len(X), K), dt)
@@ -153,7 +153,7 @@ def matmul_only(D, H, K, X):
 
 
 def autograd_step():
-    """One step of the scalar engine on a 2-4-1 tanh network, 8 examples, MSE (or None)."""
+    """One step of lecture 12's scalar engine: 2-4-1 tanh net, 8 examples, MSE (or None)."""
     try:
         from nnlib.autograd import Value
     except ImportError:
@@ -184,7 +184,7 @@ def autograd_step():
 
 
 def run(out=sys.stdout):
-    """Measure everything and print the table; returns the rows as dicts."""
+    """Measure everything and print the table (lecture 13); returns the rows as dicts."""
     configs = [("64-128-10 (digits)", 64, 128, 10, 64), ("784-256-10 (synthetic)", 784, 256, 10, 128)]
     rows = []
     for label, D, H, K, N in configs:
@@ -208,19 +208,17 @@ def run(out=sys.stdout):
         peak[np.dtype(dtype).name] = 2 * 1024 ** 3 / _best(lambda: A @ A, repeats=3) / 1e9
     us = lambda t: f"{t * 1e6:9.1f}"
     head = (f"{'network':<23} {'dtype':<8} {'batch':>5} {'library µs':>10} {'by hand µs':>10} "
-            f"{'ratio':>6} {'PyTorch µs':>10} {'lib GFLOP/s':>11} {'hand GFLOP/s':>12} "
-            f"{'matmul GFLOP/s':>14}")
+            f"{'ratio':>6} {'lib GFLOP/s':>11} {'hand GFLOP/s':>12} {'matmul GFLOP/s':>14}  "
+            f"PyTorch µs")
     print("Time per training step (forward, backward, SGD update), best of repeats", file=out)
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
-        torch_s = f"{r['torch'] * 1e6:10.1f}" if r["torch"] is not None else f"{'(see below)':>10}"
+        torch_s = f"{r['torch'] * 1e6:10.1f}" if r["torch"] is not None else TORCH_HINT
         print(f"{r['net']:<23} {r['dtype']:<8} {r['batch']:>5} {us(r['lib']):>10} "
-              f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f} {torch_s} "
+              f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f} "
               f"{r['flops'] / r['lib'] / 1e9:11.2f} {r['flops'] / r['numpy'] / 1e9:12.2f} "
-              f"{r['flops'] / r['matmul'] / 1e9:14.2f}", file=out)
-    if all(r["torch"] is None for r in rows):
-        print(f"PyTorch: {TORCH_HINT}", file=out)
+              f"{r['flops'] / r['matmul'] / 1e9:14.2f}  {torch_s}", file=out)
     print("matmul GFLOP/s = the step's five matrix products timed alone; numpy's matmul on "
           "1024×1024: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peak.items()), file=out)
     ag = autograd_step()
@@ -229,9 +227,10 @@ def run(out=sys.stdout):
     else:
         step, n_params = ag
         t = _best(step, repeats=3)
+        flops = 6 * 8 * (2 * 4 + 4 * 1)          # 3 products of 2·N·(weights) per step
         print(f"scalar autograd engine (nnlib.autograd), 2-4-1 tanh net ({n_params} parameters), "
-              f"8 examples, MSE: {t * 1e6:.0f} µs per step "
-              f"(≈ {8 * 2 * 3 * (2 * 4 + 4 * 1) / t / 1e9:.4f} GFLOP/s)", file=out)
+              f"8 examples, MSE: {t * 1e6:.0f} µs per step, {flops / t / 1e9:.4f} GFLOP/s",
+              file=out)
     return rows
 
 

@@ -19,7 +19,7 @@ __all__ = ["Callback", "History", "EarlyStopping", "LearningRateScheduler", "Pro
 
 
 class Callback:
-    """Base class: every hook does nothing. ``self.model`` is the model being trained."""
+    """Base class (lecture 18): every hook does nothing; ``self.model`` is the model in training."""
 
     model = None
     params: dict = {}
@@ -148,7 +148,7 @@ class LearningRateScheduler(Callback):
 
 
 def interactive():
-    """True when a person is watching: a terminal or a notebook, not pytest, not NNLIB_QUIET=1."""
+    """True when someone watches (lecture 13): a terminal or notebook, not pytest, not NNLIB_QUIET=1."""
     if os.environ.get("NNLIB_QUIET") == "1":
         return False
     if "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules:
@@ -162,7 +162,7 @@ def interactive():
 
 
 class ProgressBar(Callback):
-    """Print one line per epoch, e.g. ``epoch  3/20  loss 0.4127  val_loss 0.4532``.
+    """Print one line per epoch (lecture 13), e.g. ``epoch  3/20  loss 0.4127  val_loss 0.4532``.
 
     Silent when nobody is watching (see ``interactive``). No timings are printed, so the
     output of a seeded run is the same every time.

@@ -38,7 +38,8 @@ class Layer:
 
     ``l2`` is the coefficient λ of an L2 penalty λ·Σ W² on the arrays named in ``regularized``
     (weights, not biases); the model adds the penalty to the loss and 2λW to the gradient
-    (lecture 15).
+    (lecture 15). ``trainable = False`` freezes the layer: a model compiled afterwards leaves
+    its parameters alone (feature extraction with a trained layer, lecture 21).
     """
 
     regularized: tuple = ()
@@ -49,6 +50,7 @@ class Layer:
         self.grads: dict = {}
         self.state: dict = {}
         self.l2 = 0.0
+        self.trainable = True
         self.built = False
         self.input_shape = None
         self._cache = None

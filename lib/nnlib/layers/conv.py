@@ -44,7 +44,7 @@ def im2col(x, kh, kw, stride=1, padding=0):
 
 
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
-    """Adjoint of ``im2col``: add every row back onto the patch it came from.
+    """Adjoint of ``im2col`` (lecture 19): add every row back onto the patch it came from.
 
     Shapes: cols (N·Ho·Wo, C·kh·kw) → (N, C, H, W). Overlapping patches add up, which is
     exactly what the gradient of a convolution needs. Loops over the kh·kw offsets only.

@@ -23,7 +23,7 @@ _INPUT_IDS = itertools.count(1)
 
 
 class Tensor:
-    """A symbolic tensor of the functional API: per-example ``shape``, producing ``node``."""
+    """A symbolic tensor of the functional API (lecture 18): per-example ``shape``, its ``node``."""
 
     def __init__(self, shape, node=None, name=None):
         self.shape = tuple(shape)
@@ -58,7 +58,7 @@ def Input(shape, name=None):
 
 
 def call_layer(layer, tensor):
-    """``layer(tensor)``: build the layer for the tensor's shape and record a node."""
+    """``layer(tensor)`` (lecture 18): build the layer for the tensor's shape, record a node."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"layer {layer.name!r} was called on a {type(tensor).__name__}; in the "
                         f"functional API call layers on Input(...) tensors or on layer outputs "

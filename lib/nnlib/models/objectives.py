@@ -103,7 +103,7 @@ def _sse(y_pred, y):
 
 
 class Objective:
-    """One output's loss: ``obj(y_pred, y_true) -> (loss, grad)``.
+    """One output's loss (lectures 09, 18): ``obj(y_pred, y_true) -> (loss, grad)``.
 
     ``kind`` is "categorical", "binary" or "regression" (it decides how targets are checked
     and which metrics make sense); ``fused`` says the gradient is taken w.r.t. the input of the

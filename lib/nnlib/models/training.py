@@ -85,6 +85,7 @@ class BaseModel:
             raise ValueError(f"compile: accuracy needs a classification loss, not "
                              f"{self.objectives[0].name!r}")
         self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
+        self._slots = None                   # trainable flags are read again at the next step
         if not hasattr(self.optimizer, "step"):
             raise TypeError(f"compile: optimizer must be a name or have a step(params, grads) "
                             f"method, got {type(optimizer).__name__}")
@@ -132,11 +133,15 @@ class BaseModel:
         return self
 
     def _params_and_slots(self):
-        """(layer, key) pairs of every trainable array, each layer once, in a fixed order."""
+        """(layer, key) pairs of every trainable array, each layer once, in a fixed order.
+
+        Layers with ``trainable = False`` (at the last ``compile``) are left out.
+        """
         if self._slots is None:
-            self._slots = [(layer, k) for layer in self.layers for k in layer.params]
+            live = [layer for layer in self.layers if getattr(layer, "trainable", True)]
+            self._slots = [(layer, k) for layer in live for k in layer.params]
             self._param_list = [layer.params[k] for layer, k in self._slots]
-            self._l2_layers = [layer for layer in self.layers if layer.l2]
+            self._l2_layers = [layer for layer in live if layer.l2]
         return self._slots
 
     def get_weights(self):
