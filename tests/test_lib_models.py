@@ -231,7 +231,7 @@ def test_l2_adds_its_penalty_to_the_loss_and_2_lambda_w_to_the_gradient():
     W = reg.layers[0].params["W"]
     assert reg.evaluate(X, y)["loss"] == pytest.approx(plain.evaluate(X, y)["loss"]
                                                        + 0.1 * np.sum(W ** 2), rel=1e-12)
-    g = [_ for _ in ()]
+    g = []
     for model in (plain, reg):
         xs, ys, _ = model._prepare(X, y)
         model._params_and_slots()

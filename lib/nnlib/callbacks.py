@@ -39,6 +39,12 @@ class Callback:
     def on_train_end(self, logs):
         pass
 
+    def __repr__(self):
+        shown = {k: v for k, v in vars(self).items()
+                 if not k.startswith("_") and k not in ("model", "params", "best_weights")
+                 and isinstance(v, (int, float, str, bool, type(None)))}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
 
 class History(Callback):
     """Records every epoch's logs (lecture 13): ``history["loss"][e]`` is epoch e's loss.

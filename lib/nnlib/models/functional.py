@@ -13,7 +13,7 @@ import itertools
 
 import numpy as np
 
-from nnlib.layers import Activation, Layer
+from nnlib.layers import Activation
 from nnlib.models.sequential import _backward_without_grad_x
 from nnlib.models.training import BaseModel
 

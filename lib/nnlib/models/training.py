@@ -50,6 +50,12 @@ class BaseModel:
         self.history = None
         self._slots = None
 
+    def __repr__(self):
+        built = all(layer.built for layer in self.layers)
+        params = f"{self.count_params():,}" if built else "not built yet"
+        return (f"{type(self).__name__}(name={self.name!r}, layers={len(self.layers)}, "
+                f"params={params})")
+
     # -- set-up ------------------------------------------------------------------------------
     def compile(self, loss, optimizer="sgd", metrics=None, loss_weights=None, class_weight=None):
         """Choose the loss of each output, the optimizer and the metrics (lecture 18).
