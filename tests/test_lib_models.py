@@ -75,6 +75,21 @@ def test_check_model_for_each_kind_of_loss(loss, k, targets):
     assert report.ok, str(report)                      # bound: relative error < 1e-7
 
 
+@pytest.mark.parametrize("head,loss,k", [
+    (Activation("sigmoid"), "binary_cross_entropy", 1),       # fused: (p − y)/N at the logits
+    (Softmax(), "mse", 3),                                     # not fused: softmax's backward
+    (Activation("tanh"), "mse", 2)])
+def test_check_model_with_and_without_a_fused_output_activation(head, loss, k):
+    rng = np.random.default_rng(7)
+    model = Sequential([Dense(4, seed=0), Activation("relu"), Dense(k, seed=1), head])
+    model.compile(loss=loss, optimizer="sgd")
+    assert model.objectives[0].fused == (loss == "binary_cross_entropy")
+    X = rng.standard_normal((6, 3))
+    y = rng.integers(0, 2, (6, 1)) if k == 1 else rng.uniform(0, 1, (6, k))
+    report = check_model(model, X, y, tol=TOL)
+    assert report.ok, str(report)                      # bound: relative error < 1e-7
+
+
 def test_check_model_on_a_small_cnn_and_an_lstm():
     rng = np.random.default_rng(4)
     cnn = Sequential([Conv2D(2, 3, padding=1, seed=0), Activation("relu"), MaxPool2D(2),
@@ -391,7 +406,7 @@ def test_lean_loss_kernels_agree_with_the_checked_losses_module():
         loss, g = obj(p, y)
         assert loss == pytest.approx(losses.categorical_cross_entropy(p, y), rel=1e-12)
         np.testing.assert_allclose(g, losses.categorical_cross_entropy_grad(p, y), rtol=1e-12)
-        fused = objectives.resolve("categorical_cross_entropy", output_is_softmax=True)
+        fused = objectives.resolve("categorical_cross_entropy", output_activation="softmax")
         loss, g = fused(p, y)
         assert loss == pytest.approx(losses.categorical_cross_entropy(p, y), rel=1e-12)
         np.testing.assert_allclose(g, (p - onehot) / 6, rtol=1e-12)
@@ -412,6 +427,10 @@ def test_lean_loss_kernels_agree_with_the_checked_losses_module():
         pair = losses.get(name)
         assert loss == pytest.approx(pair.loss(pred, b), rel=1e-12)
         np.testing.assert_allclose(g, pair.grad(pred, b), rtol=1e-10)
+    p = 1 / (1 + np.exp(-z))
+    loss, g = objectives.resolve("binary_cross_entropy", output_activation="sigmoid")(p, b)
+    assert loss == pytest.approx(losses.binary_cross_entropy(p, b), rel=1e-12)
+    np.testing.assert_allclose(g, losses.binary_cross_entropy_with_logits_grad(z, b), rtol=1e-10)
 
 
 def test_class_weight_uses_the_weighted_loss():

@@ -144,12 +144,13 @@ class Model(BaseModel):
     def _output_layers(self):
         return [t.node.layer if t.node else None for t in self.outputs]
 
-    def _output_is_softmax(self, i):
+    def _output_activation(self, i):
         t = self.outputs[i]
         layer = t.node.layer if t.node else None
-        return (isinstance(layer, Activation) and layer.activation == "softmax"
-                and self._consumers.get(id(t), 0) == 0
-                and sum(o is t for o in self.outputs) == 1 and id(layer) not in self._shared)
+        if (isinstance(layer, Activation) and self._consumers.get(id(t), 0) == 0
+                and sum(o is t for o in self.outputs) == 1 and id(layer) not in self._shared):
+            return layer.activation
+        return None
 
     def _input_shapes(self):
         return [t.shape for t in self.inputs]
@@ -170,7 +171,7 @@ class Model(BaseModel):
     def _backward(self, grads):
         pending = {}
         for t, g, obj in zip(self.outputs, grads, self.objectives):
-            if obj.fused:                              # Softmax + cross-entropy: skip the softmax
+            if obj.fused:                              # (p − y)/N: skip the output activation
                 t = t.node.input
             pending[id(t)] = pending[id(t)] + g if id(t) in pending else g
         summed = {}

@@ -8,7 +8,8 @@ Targets of classification objectives arrive as integer labels (N,) or one-hot (N
 
 A model whose output layer is a ``Softmax`` and whose loss is categorical cross-entropy uses
 the *fused* objective: it returns dL/dz for the logits z entering the softmax, (p − y)/N, and
-the model skips the softmax's own backward pass (lecture 11).
+the model skips the softmax's own backward pass (lecture 11). A sigmoid output with binary
+cross-entropy is fused the same way (lecture 10: logistic regression's gradient p − y).
 """
 from __future__ import annotations
 
@@ -92,6 +93,13 @@ def _bce(p, y):
     return float(loss.sum() / len(p)), (q - y) / (q * (1 - q)) / len(p)
 
 
+def _bce_fused(p, y):
+    loss, _ = _bce(p, y)
+    g = p - y
+    g *= np.asarray(1.0 / len(p), dtype=p.dtype)
+    return loss, g
+
+
 def _mse(y_pred, y):
     d = y_pred - y
     return float(np.mean(d * d)), d * (2.0 / d.size)
@@ -129,10 +137,13 @@ def _custom(spec):
     return Objective(getattr(f, "__name__", "custom"), fn, "regression")
 
 
-def resolve(spec, output_is_softmax=False, class_weight=None):
+def resolve(spec, output_activation=None, class_weight=None):
     """Turn a loss name (or a (loss, grad) pair) into an ``Objective`` for one output (lecture 18).
 
-    Names: those of ``nnlib.losses.get`` (Keras spellings included). With ``class_weight``
+    Names: those of ``nnlib.losses.get`` (Keras spellings included). ``output_activation`` is
+    the name of the output layer's activation when the model may skip its backward pass:
+    "softmax" with categorical cross-entropy and "sigmoid" with binary cross-entropy give the
+    fused objectives, whose gradient w.r.t. the logits is (p − y)/N. With ``class_weight``
     the checked functions of ``nnlib.losses`` are used, with the weights.
     """
     if isinstance(spec, Objective):
@@ -154,7 +165,7 @@ def resolve(spec, output_is_softmax=False, class_weight=None):
                                dtype=y_pred.dtype))
         return Objective(spec, weighted, kind, logits=spec in _LOGITS | _BCE_LOGITS)
     if spec in _CCE:
-        if output_is_softmax:
+        if output_activation == "softmax":
             return Objective(spec, _cce_fused, "categorical", fused=True)
         return Objective(spec, _cce_probs, "categorical")
     if spec in _LOGITS:
@@ -162,6 +173,8 @@ def resolve(spec, output_is_softmax=False, class_weight=None):
     if spec in _BCE_LOGITS:
         return Objective(spec, _bce_logits, "binary", logits=True)
     if spec in _BCE:
+        if output_activation == "sigmoid":
+            return Objective(spec, _bce_fused, "binary", fused=True)
         return Objective(spec, _bce, "binary")
     if spec in _MSE:
         return Objective(spec, _mse, "regression")

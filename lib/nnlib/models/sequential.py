@@ -82,7 +82,7 @@ class Sequential(BaseModel):
     def _backward(self, grads):
         g = grads[0]
         layers = self.layers
-        if self.objectives[0].fused:                       # Softmax + cross-entropy: (p − y)/N
+        if self.objectives[0].fused:                       # (p − y)/N: skip the output activation
             layers = layers[:-1]
         for layer in reversed(layers[1:]):
             g = layer.backward(g)

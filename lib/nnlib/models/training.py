@@ -72,7 +72,7 @@ class BaseModel:
         specs = self._per_output(loss, "loss", isinstance(loss, (list, dict)))
         if class_weight is not None and n != 1:
             raise ValueError("compile: class_weight is supported for single-output models")
-        self.objectives = [objectives.resolve(s, self._output_is_softmax(i), class_weight)
+        self.objectives = [objectives.resolve(s, self._output_activation(i), class_weight)
                            for i, s in enumerate(specs)]
         if loss_weights is None:
             self.loss_weights = [1.0] * n
@@ -109,9 +109,10 @@ class BaseModel:
             return list(value)
         return [value] * n
 
-    def _output_is_softmax(self, i):
+    def _output_activation(self, i):
+        """Name of output i's activation layer, if the model may skip its backward pass."""
         layer = self._output_layers()[i]
-        return isinstance(layer, Activation) and layer.activation == "softmax"
+        return layer.activation if isinstance(layer, Activation) else None
 
     def _require_compiled(self, what):
         if self.objectives is None:
