@@ -367,6 +367,8 @@ def test_bad_input_raises_clear_errors():
         model.fit(X, np.zeros((5, 3)))
     with pytest.raises(ValueError, match="batch_size"):
         model.fit(X, y, batch_size=0)
+    with pytest.raises(ValueError, match=r"at least one example.*\(0, 3\)"):
+        model.fit(np.zeros((0, 3)), np.zeros(0, int))
     with pytest.raises(ValueError, match="X.reshape"):
         Sequential([Dense(1, input_dim=1)]).compile(loss="mse").fit(np.zeros(5), np.zeros(5))
     with pytest.raises(ValueError, match="unknown loss"):

@@ -219,6 +219,7 @@ def run(out=sys.stdout):
               f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f} "
               f"{r['flops'] / r['lib'] / 1e9:11.2f} {r['flops'] / r['numpy'] / 1e9:12.2f} "
               f"{r['flops'] / r['matmul'] / 1e9:14.2f}  {torch_s}", file=out)
+    print("ratio = library / by hand (target: at most 1.25)", file=out)
     print("matmul GFLOP/s = the step's five matrix products timed alone; numpy's matmul on "
           "1024×1024: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peak.items()), file=out)
     ag = autograd_step()

@@ -61,8 +61,9 @@ def check_inputs(arrays, shapes, names, dtype):
         a = np.asarray(a)
         if a.dtype.kind not in "biuf":
             raise TypeError(f"{what} must be numeric, got dtype {a.dtype}")
-        if a.ndim == 0:
-            raise ValueError(f"{what} must have a first axis over examples, got a scalar")
+        if a.ndim == 0 or len(a) == 0:
+            raise ValueError(f"{what} must have a first axis over at least one example, got "
+                             f"shape {_fmt(a.shape)}")
         if shape is not None and tuple(a.shape[1:]) != tuple(shape):
             hint = ""
             if a.ndim == 1 and tuple(shape) == (1,):
