@@ -12,7 +12,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     DeduplicateIds, Execute, GetGrades, IgnorePattern,
                                     LimitOutput, OverwriteKernelspec, SaveAutoGrades)
 
-from coursetools.autograde import RestoreDeletedTests
+from coursetools.autograde import PrepareVerdicts, RestoreDeletedTests, VerifyVerdicts
 from coursetools.feedback import HideHiddenTests
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -41,9 +41,11 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                      RestoreDeletedTests, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+# Marks must come from the real checks: each verdict is signed with a key the student's code
+# never sees, and a test cell whose output disagrees with its signed verdict scores 0.
+c.Autograde.autograde_preprocessors = [PrepareVerdicts, Execute, VerifyVerdicts, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
 c.RestoreDeletedTests.add_missing_cells = True
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 40

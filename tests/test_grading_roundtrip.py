@@ -166,3 +166,72 @@ def test_feedback_shows_messages_but_never_hidden_tests(graded):
             if len(line) > 20:
                 assert line not in text, f"hidden test line in feedback: {line}"
     assert "HIDDEN TESTS" not in text
+
+
+# ----------------------------------------------------------------------------------------------
+# Tampering: marks must come from the real checks
+# ----------------------------------------------------------------------------------------------
+TAMPERING = {
+    # replace the checker in the notebook: every test cell would print nothing and pass
+    "fake_checker": ("mcp_unit", '''
+def mcp_unit(X, w, theta):
+    raise NotImplementedError()
+
+
+class _Fake:
+    def __init__(self, *a, **k): pass
+    def __getattr__(self, name): return lambda *a, **k: None
+
+
+import nnlib.checking
+nnlib.checking.Checker = _Fake
+Checker = _Fake
+'''),
+    # make numpy agree with anything
+    "patched_numpy": ("mcp_unit", '''
+def mcp_unit(X, w, theta):
+    return np.zeros(len(X))
+
+
+np.allclose = lambda *a, **k: True
+np.exp = lambda x: x * 0
+'''),
+}
+
+
+@pytest.fixture(scope="module")
+def tampered(course_copy):
+    root = course_copy
+    course.generate(A, root=root)
+    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    perfect = course.fill_with_solutions(released, solution)
+    for student, (gid, source) in TAMPERING.items():
+        course.submit(student, A, {NB: _answers(perfect, {gid: source})}, root=root)
+    course.submit("honest", A, {NB: perfect}, root=root)
+    for student in [*TAMPERING, "honest"]:
+        course.autograde(A, student=student, root=root)
+    return root, course.scores(A, root=root)
+
+
+def test_a_replaced_checker_earns_nothing_and_says_tampering(tampered):
+    root, scores = tampered
+    cells = scores["fake_checker"]["cells"]
+    # every test cell after the replacement runs with the fake checker: none may earn marks
+    assert scores["fake_checker"]["total"] == 0, cells
+    nb = nbformat.read(root / "autograded" / "fake_checker" / A / NB, as_version=4)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert any(o["ename"] == "TamperingDetected" for o in errors)
+
+
+def test_patched_numpy_is_detected_and_scores_zero(tampered):
+    root, scores = tampered
+    assert scores["patched_numpy"]["total"] == 0, scores["patched_numpy"]["cells"]
+    nb = nbformat.read(root / "autograded" / "patched_numpy" / A / NB, as_version=4)
+    text = "\n".join(o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "tampering detected: numpy.allclose, numpy.exp were replaced" in text
+
+
+def test_honest_work_next_to_tampering_keeps_full_marks(tampered):
+    _, scores = tampered
+    assert scores["honest"]["total"] == 20

@@ -62,3 +62,77 @@ class RestoreDeletedTests(OverwriteCells):
                 if earlier in index:
                     return index[earlier] + 1
         return len(nb.cells)
+
+
+# ----------------------------------------------------------------------------------------------
+# Signed verdicts: a test cell's marks must come from the real checks
+# ----------------------------------------------------------------------------------------------
+import hashlib  # noqa: E402  (kept next to the code that uses them)
+import hmac  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import tempfile  # noqa: E402
+
+from nbformat.v4 import new_output  # noqa: E402
+from nbgrader.preprocessors import NbGraderPreprocessor  # noqa: E402
+
+TAMPERED = ("Tampering detected: the checks of this cell did not report a verdict that matches "
+            "its output (a checking helper, numpy or a builtin was replaced, or the output was "
+            "forged). This cell scores 0.")
+
+
+class PrepareVerdicts(NbGraderPreprocessor):
+    """Before execution: a fresh secret key and file for the checks' signed verdicts.
+
+    ``nnlib.checking`` reads both from the environment when the exercise imports it (its first
+    cell, before any student code) and removes them from the environment.
+    """
+
+    def preprocess(self, nb, resources):
+        handle, path = tempfile.mkstemp(prefix="verdicts-", suffix=".jsonl")
+        os.close(handle)
+        key = secrets.token_hex(32)
+        os.environ["NNLIB_VERDICTS"], os.environ["NNLIB_VERDICT_KEY"] = path, key
+        resources.setdefault("nbgrader", {})["verdicts"] = (path, key)
+        return nb, resources
+
+
+class VerifyVerdicts(NbGraderPreprocessor):
+    """After execution: every test cell that ends with ``check.score()`` must have a signed verdict
+    from the real checks, for that cell, agreeing with the marks its output claims; otherwise
+    its output is replaced by an error saying that tampering was detected (0 marks)."""
+
+    def preprocess(self, nb, resources):
+        path, key = resources.get("nbgrader", {}).pop("verdicts", (None, None))
+        os.environ.pop("NNLIB_VERDICTS", None)
+        os.environ.pop("NNLIB_VERDICT_KEY", None)
+        if not path:
+            return nb, resources
+        verdicts = {}
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        record = json.loads(line)
+                        mac = record.pop("mac")
+                    except (ValueError, KeyError, AttributeError):
+                        continue
+                    body = json.dumps(record, sort_keys=True).encode()
+                    if hmac.compare_digest(mac, hmac.new(key.encode(), body, hashlib.sha256).hexdigest()):
+                        verdicts[record["cell"]] = record  # the last verdict of a cell counts
+        finally:
+            os.unlink(path)
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not utils.is_grade(cell) or ".score()" not in cell.source:
+                continue
+            if any(o.get("output_type") == "error" for o in cell.outputs):
+                continue  # already scores 0
+            claimed, max_points = utils.determine_grade(cell, self.log)
+            record = verdicts.get(cell.get("execution_count"))
+            if record is None or abs(float(record["earned"]) - float(claimed or 0)) > 1e-6:
+                self.log.warning("Tampering detected in test cell %s (claimed %s, verdict %s)",
+                                 cell.metadata.nbgrader.get("grade_id"), claimed, record)
+                cell.outputs = [new_output("error", ename="TamperingDetected", evalue=TAMPERED,
+                                           traceback=[f"TamperingDetected: {TAMPERED}"])]
+        return nb, resources

@@ -31,10 +31,15 @@ functions a notebook could replace, and the module keeps its own references to w
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
+import hashlib
+import hmac
 import io
+import json
 import math
+import os
 import sys
 import types
 import warnings
@@ -51,6 +56,66 @@ _setprofile = sys.setprofile  # our own references, taken at import time
 _getprofile = sys.getprofile
 _asarray = np.asarray
 _ndarray = np.ndarray
+_isnan, _isinf = math.isnan, math.isinf
+
+
+# ----------------------------------------------------------------------------------------------
+# Tampering: what the checks rely on is recorded when this module is imported (the first cell of
+# an exercise, before any student code), and verified before every verdict.
+# ----------------------------------------------------------------------------------------------
+_BUILTINS_USED = ("abs", "all", "any", "bool", "callable", "dict", "enumerate", "float",
+                  "getattr", "int", "isinstance", "iter", "len", "list", "map", "max", "min",
+                  "next", "open", "print", "range", "repr", "round", "set", "sorted", "str",
+                  "sum", "tuple", "type", "zip")
+
+
+def _snapshot():
+    watched = {"numpy": np, "numpy.linalg": np.linalg, "numpy.random": np.random, "math": math,
+               "builtins": builtins, "warnings": warnings, "copy": copy, "json": json}
+    snap = {}
+    for label, module in watched.items():
+        # the kernel swaps some builtins on every execution (input, …): watch only those we use
+        names = _BUILTINS_USED if module is builtins else dir(module)
+        for name in names:
+            if not name.startswith("_"):
+                obj = getattr(module, name, None)
+                if callable(obj):
+                    snap[(label, name)] = obj
+    return watched, snap
+
+
+_WATCHED, _SNAPSHOT = _snapshot()
+_SELF = {}  # this module's own public objects, filled in at the end of the module
+
+# Where the grading run wants signed verdicts (set by coursetools.autograde; absent elsewhere).
+# Both are removed from the environment so that code run later in the kernel cannot read them.
+_VERDICT_PATH = os.environ.pop("NNLIB_VERDICTS", None)
+_VERDICT_KEY = os.environ.pop("NNLIB_VERDICT_KEY", "").encode()
+_hmac_new, _sha256, _dumps, _open = hmac.new, hashlib.sha256, json.dumps, builtins.open
+
+
+def tampering():
+    """What was replaced since this module was imported, as a list of names (empty if nothing)."""
+    changed = [f"{label}.{name}" for (label, name), obj in _SNAPSHOT.items()
+               if getattr(_WATCHED[label], name, None) is not obj]
+    module = sys.modules.get(__name__)
+    changed += [f"{__name__}.{name}" for name, obj in _SELF.items()
+                if module is None or getattr(module, name, None) is not obj]
+    return changed
+
+
+def _sign_verdict(name, passed, total, earned, points):
+    """Append a signed record of a verdict for the grading run to verify (no-op elsewhere)."""
+    if not _VERDICT_PATH:
+        return
+    shell = getattr(builtins, "get_ipython", lambda: None)()
+    cell = getattr(shell, "execution_count", 0) - 1 if shell is not None else -1
+    record = {"cell": cell, "name": name, "passed": passed, "total": total,
+              "earned": earned, "points": points}
+    body = _dumps(record, sort_keys=True)
+    record["mac"] = _hmac_new(_VERDICT_KEY, body.encode(), _sha256).hexdigest()
+    with _open(_VERDICT_PATH, "a", encoding="utf-8") as f:
+        f.write(_dumps(record, sort_keys=True) + "\n")
 
 
 class CheckFailed(AssertionError):
@@ -121,7 +186,7 @@ def _compare(received, expected, rtol, atol):
     index = tuple(int(k) for k in np.unravel_index(worst, e_shape)) if e_shape else ()
     a, b = r[worst], e[worst]
     return False, (f"worst entry at index {index}: expected {b:.10g}, received {a:.10g} "
-                   f"(error {abs(a - b) if not (math.isnan(a) or math.isinf(a)) else a:.3g})")
+                   f"(error {abs(a - b) if not (_isnan(a) or _isinf(a)) else a:.3g})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -332,10 +397,28 @@ class Checker:
 
     # -- result ---------------------------------------------------------------------------------
     def score(self):
-        """Print the outcome and return the points earned (see the module docstring)."""
+        """Print the outcome and return the points earned (see the module docstring).
+
+        Before any verdict, the checks verify that nothing they rely on (numpy, math, builtins,
+        this module) was replaced since the exercise's first cell: if something was, every check
+        of this cell fails with a message saying that tampering was detected.
+        """
+        replaced = tampering()
+        if replaced:
+            _RESULTS[self.name] = (0, max(self.n_checks, 1))
+            _sign_verdict(self.name, 0, max(self.n_checks, 1), 0.0, self.points)
+            raise CheckFailed(f"{self.name}: tampering detected: {', '.join(replaced[:5])} "
+                              f"{'was' if len(replaced) == 1 else 'were'} replaced after the "
+                              f"exercise started, so none of these checks can be trusted and "
+                              f"this cell scores 0. Restart the kernel and do not redefine "
+                              f"library or numpy functions.")
         _RESULTS[self.name] = (self.n_passed, self.n_checks)
         if self.n_checks == 0:
             raise CheckFailed(f"no checks were run for {self.name}")
+        earned = self.points if self.n_passed == self.n_checks else (
+            0.0 if self.n_passed == 0 else
+            min(round(self.points * self.passed_weight / self.total_weight, 2), self.points - 0.01))
+        _sign_verdict(self.name, self.n_passed, self.n_checks, earned, self.points)
         if self.n_passed == self.n_checks:
             if not self.quiet:
                 print(f"✓ {self.name}: all {self.n_checks} checks passed.{self._warning_text()}")
@@ -344,8 +427,6 @@ class Checker:
         text = "\n".join(f"✗ {m}" for m in unique)
         if self.n_passed == 0:
             raise CheckFailed(f"{self.name}: none of {self.n_checks} checks passed.\n{text}")
-        earned = round(self.points * self.passed_weight / self.total_weight, 2)
-        earned = min(earned, self.points - 0.01)  # never full marks for a partial answer
         print(f"{self.name}: {self.n_passed} of {self.n_checks} checks passed "
               f"({earned:g} of {self.points:g} points).\n{text}")
         return earned
@@ -366,3 +447,7 @@ def summary():
 def reset():
     """Forget the results recorded so far (used by tests)."""
     _RESULTS.clear()
+
+
+_SELF.update({name: globals()[name] for name in ("Checker", "CheckFailed", "summary", "tampering",
+                                                 "_compare", "_call", "_sign_verdict")})
