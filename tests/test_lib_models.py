@@ -533,3 +533,16 @@ def test_a_frozen_layer_is_left_alone_by_training():
     assert head_before is None or not np.array_equal(model.layers[2].params["W"], head_before)
     report = check_model(model, X[:5], y[:5], tol=TOL)
     assert report.ok and all(not k.startswith(model.layers[0].name + ".") for k in report.errors)
+
+
+def test_a_parameter_free_layer_can_be_shared_between_tensors_of_different_shapes():
+    a, b = Input(3), Input(5)
+    act = Activation("tanh")
+    out = Dense(1, seed=0)(act(Dense(2, seed=1)(act(a))))
+    out2 = Dense(1, seed=2)(act(b))
+    model = Model([a, b], [out, out2]).compile(loss="mse")
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((4, 3)), rng.standard_normal((4, 5))]
+    y = [rng.standard_normal(4), rng.standard_normal(4)]
+    report = check_model(model, X, y, tol=TOL)
+    assert report.ok, str(report)                      # bound: relative error < 1e-7

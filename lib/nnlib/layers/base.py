@@ -72,7 +72,8 @@ class Layer:
                              f"(N, {', '.join(map(str, input_shape))})")
 
     def _accepts(self, input_shape):
-        return tuple(input_shape) == tuple(self.input_shape)
+        """Layers without parameters take any shape; others the shape they were built for."""
+        return not self.params or tuple(input_shape) == tuple(self.input_shape)
 
     def compute_output_shape(self, input_shape):
         """Shape of one example's output for one example's input shape. Default: unchanged."""
