@@ -191,7 +191,7 @@ class BaseModel:
         outs = self._forward(xs, True)
         total, grads, per = 0.0, [], []
         for out, y, obj, w in zip(outs, ys, self.objectives, self.loss_weights):
-            loss, g = obj(out, y)
+            loss, g = obj.fn(out, y)
             per.append(loss)
             total += w * loss
             grads.append(g if w == 1.0 else g * w)
@@ -218,7 +218,8 @@ class BaseModel:
         ``xs``/``ys`` are lists of arrays as produced by the model's entry checks. Returns the
         batch's total loss (with the L2 penalty) and the outputs.
         """
-        self._params_and_slots()
+        if self._slots is None:
+            self._params_and_slots()
         loss, outs = self._loss_and_backward(xs, ys)
         if self._l2_layers:
             loss += self._l2()
