@@ -1,6 +1,6 @@
 """Worked examples of lectures 05, 07, 08 and 09, computed through the library.
 
-Each test recomputes one example of the lectures (most from the course notes in the seeds) and
+Each test recomputes one example of the lectures (most of them from the course notes) and
 asserts the correct values; where the notes print something else (an erratum in the lecture), the
 test also asserts that the notes' value is indeed different, so that the erratum cannot silently
 come back.
@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 
 from nnlib import activations as act
-from nnlib import losses
-from nnlib.layers import Dense
-
-
-from nnlib import classic, data
+from nnlib import classic, data, losses
 from nnlib.gradcheck import numerical_gradient
+from nnlib.layers import Dense
 
 
 # ----------------------------------------------------------------------------------------------
