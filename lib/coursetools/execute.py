@@ -23,6 +23,7 @@ def execute(path, timeout=120):
     # the kernel must draw with Jupyter's inline back end (as in JupyterLab and under nbval),
     # whatever back end the calling shell asks for
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ["NNLIB_QUIET"] = "1"  # no progress lines: nbval runs quiet too
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
