@@ -234,7 +234,7 @@ class Lab:
                 except subprocess.TimeoutExpired:
                     continue
             self.proc = None
-        stray = processes_mentioning(str(self.root))  # kernels live in their own sessions
+        stray = processes_mentioning(str(self.root) + os.sep)  # kernels live in their own sessions
         for pid in stray:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -267,7 +267,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.set_default_timeout(PAGE_MS)
     page = context.new_page()
@@ -276,7 +276,10 @@ def page(browser):
     try:
         yield page
     finally:
-        context.close()
+        try:  # the last state of every test, to see where a failure stopped
+            shot(page, f"last-{request.node.name}")
+        finally:
+            context.close()
 
 
 # ------------------------------------------------------------------------------ in the browser
@@ -322,28 +325,41 @@ def follow_link(page, panel, target):
 
 
 def run_all(page, panel):
-    """Run ▸ Run All Cells, then wait until every code cell has an execution count and the
-    kernel is idle."""
+    """Run ▸ Run All Cells, then wait until the run is over: no cell queued or running and the
+    kernel idle. A run stops at the first error, so cells may stay unnumbered; `unrun_cells`
+    and `error_outputs` tell."""
     wait_idle(page, panel, PAGE_MS)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
                  has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))
                  ).click()
-    page.wait_for_function(
+    started = time.monotonic()
+    page.wait_for_function(  # the run has begun: some cell queued or running
+        """panel => Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'))
+                        .some(p => p.textContent.includes('*'))""",
+        arg=panel.element_handle(), timeout=PAGE_MS)
+    page.wait_for_function(  # ... and it is over
         """panel => {
-            const prompts = panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt');
+            const prompts = Array.from(panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'));
             const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
             return prompts.length > 0
-                && Array.from(prompts).every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()))
+                && !prompts.some(p => p.textContent.includes('*'))
                 && (!indicator || indicator.dataset.status === 'idle');
-        }""", arg=panel.element_handle(), timeout=RUN_ALL_MS)
+        }""", arg=panel.element_handle(), timeout=RUN_ALL_MS, polling=250)
+    return time.monotonic() - started
+
+
+def unrun_cells(panel):
+    """Execution prompts of the code cells that show no execution count."""
+    return [p for p in panel.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()
+            if not re.fullmatch(r"\[\d+\]:", p.strip())]
 
 
 def error_outputs(panel):
     """Text of every error shown in the panel: error outputs, and stderr naming an error."""
     errors = panel.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
     stderr = panel.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']")
-    return errors.all_inner_texts() + [text for text in stderr.all_inner_texts()
+    return errors.all_text_contents() + [text for text in stderr.all_text_contents()
                                        if "Error" in text or "Traceback" in text]
 
 
@@ -365,11 +381,13 @@ def test_lecture_runs_and_its_slider_redraws_the_figure(lab, page):
     open_lab(page, lab, f"/lab/workspaces/lecture/tree/{COURSE_MAP}")
     course_map = notebook_panel(page, Path(COURSE_MAP).name)
     panel = follow_link(page, course_map, lecture)
-    run_all(page, panel)
+    seconds = run_all(page, panel)
     shot(page, "02_lecture_after_run_all")
+    print(f"{lecture}: Run All took {seconds:.1f} s")
 
     errors = error_outputs(panel)
     assert not errors, f"{lecture}: cells show errors after Run All:\n" + "\n---\n".join(errors)
+    assert not unrun_cells(panel), f"{lecture}: cells not run by Run All: {unrun_cells(panel)}"
     figures = panel.locator(".jp-RenderedImage img")
     sliders = panel.locator(".widget-slider")
     assert figures.count() >= 1, f"{lecture}: no matplotlib figure rendered"
