@@ -91,6 +91,8 @@ def test_post_build_checks_extensions_and_opens_the_course_map():
     assert lines[0].startswith("#!"), "postBuild needs a #! line"
     commands = [line for line in lines[1:] if line and not line.startswith("#")]
     assert commands[0].startswith("set -e"), "postBuild must start with `set -e` (stop on errors)"
+    syntax = subprocess.run(["bash", "-n", str(post_build)], capture_output=True, text=True)
+    assert syntax.returncode == 0, f"binder/postBuild is not valid bash: {syntax.stderr}"
     assert "python binder/check_extensions.py" in commands
     assert "jupyter lab workspaces import binder/workspace.json" in commands
 
