@@ -19,11 +19,14 @@ import csv
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -93,7 +96,7 @@ def precheck(assignment, student, root=course.ROOT):
         try:
             nb = nbformat.read(folder / name, as_version=4)
         except Exception as exc:  # invalid JSON, not a notebook, unreadable bytes
-            detail = " ".join(str(exc).split())[:80]
+            detail = " ".join(str(exc).split(": '")[0].split())[:80]
             return f"{name} is not a readable notebook ({type(exc).__name__}: {detail})", notes
         kernel = nb.metadata.get("kernelspec", {}).get("name")
         if kernel not in (None, "python3"):
@@ -129,30 +132,142 @@ def _limits():
     return apply if os.name == "posix" else None
 
 
+def _ensure_in_gradebook(assignment, root):
+    """nbgrader needs the assignment's source cells in the gradebook: regenerate if missing."""
+    from nbgrader.api import Gradebook, MissingEntry
+    config = course.load_config(root)
+    try:
+        with Gradebook(config.CourseDirectory.db_url) as gb:
+            gb.find_assignment(assignment)
+            return
+    except MissingEntry:
+        pass
+    course.generate(assignment, root=root)
+
+
+def _scratch_course(assignment, student, root):
+    """A private copy of what grading one student needs: config, source, gradebook, submission."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"grading-{student}-"))
+    shutil.copy2(Path(root) / "nbgrader_config.py", scratch / "nbgrader_config.py")
+    shutil.copytree(Path(root) / "solutions" / assignment, scratch / "solutions" / assignment)
+    shutil.copy2(Path(root) / "gradebook.db", scratch / "gradebook.db")
+    shutil.copytree(Path(root) / "submitted" / student / assignment,
+                    scratch / "submitted" / student / assignment)
+    return scratch
+
+
+def _merge_grades(assignment, student, scratch, root):
+    """Copy one student's automatic grades from the scratch gradebook into the course's."""
+    from nbgrader.api import Gradebook
+    source_db = course.load_config(scratch).CourseDirectory.db_url
+    target_db = course.load_config(root).CourseDirectory.db_url
+    with Gradebook(source_db) as src:
+        sub = src.find_submission(assignment, student)
+        timestamp = sub.timestamp
+        grades = [(nb.name, g.name, g.auto_score) for nb in sub.notebooks for g in nb.grades]
+        comments = [(nb.name, c.name, c.auto_comment) for nb in sub.notebooks for c in nb.comments]
+    with Gradebook(target_db) as gb, warnings.catch_warnings():
+        # nbgrader's own add_submission triggers SQLAlchemy autoflush notices; they are harmless
+        warnings.simplefilter("ignore")
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        for notebook, name, score in grades:
+            grade = gb.find_grade(name, notebook, assignment, student)
+            grade.auto_score, grade.manual_score = score, None
+        for notebook, name, text in comments:
+            gb.find_comment(name, notebook, assignment, student).auto_comment = text
+        gb.db.commit()
+
+
+def _kill_tagged(tag):
+    """Kill every process that still carries this grading run's tag in its environment (Linux)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    killed = 0
+    needle = f"NNLIB_GRADING_TAG={tag}".encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (OSError, PermissionError):
+            continue
+    return killed
+
+
+def salvage(assignment, student, root=course.ROOT):
+    """After a failed grading: run the submission with the instructor's test cells, stopping where
+    it breaks, and say which tests passed before that. Returns a sentence (informational only)."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbgrader import utils
+    notes = []
+    for name in expected_notebooks(assignment, root):
+        source = nbformat.read(Path(root) / "solutions" / assignment / name, as_version=4)
+        tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("grade")}
+        nb = nbformat.read(Path(root) / "submitted" / student / assignment / name, as_version=4)
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in tests:
+                cell.source = tests[gid]
+        scratch = Path(tempfile.mkdtemp(prefix=f"salvage-{student}-"))
+        client = NotebookClient(nb, timeout=limit("GRADING_CELL_SECONDS"), allow_errors=True,
+                                kernel_name="python3", resources={"metadata": {"path": str(scratch)}})
+        try:
+            client.execute()
+        except (DeadKernelError, CellTimeoutError, RuntimeError) as exc:
+            notes.append(f"{name}: stopped by {type(exc).__name__}")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        passed = []
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in tests and cell.get("outputs") is not None and cell.get("execution_count"):
+                score, max_score = utils.determine_grade(cell)
+                passed.append(f"{gid} {score:g}/{max_score:g}")
+        notes.append(f"{name}: tests that ran before it stopped: {', '.join(passed) or 'none'}")
+    return "; ".join(notes)
+
+
 def grade_student(assignment, student, root=course.ROOT):
-    """Autograde one student's submission. Returns a dict: status, reason, notes, seconds."""
+    """Autograde one student's submission in a private copy of the course.
+
+    The student's code runs with a time and a memory limit and cannot reach the course's
+    gradebook or other students' files through relative paths; every process it started is
+    killed afterwards. Returns a dict: status, reason, notes, seconds.
+    """
     problem, notes = precheck(assignment, student, root)
     if problem:
         return {"status": "not graded", "reason": problem, "notes": notes, "seconds": 0.0}
-    env = dict(os.environ, PATH=f"{course.BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    scratch = _scratch_course(assignment, student, root)
+    tag = secrets.token_hex(8)
+    env = dict(os.environ, PATH=f"{course.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+               NNLIB_GRADING_TAG=tag)
     env.pop("MPLBACKEND", None)
     start = time.perf_counter()
     proc = subprocess.Popen([str(course.BIN / "nbgrader"), "autograde", assignment, "--student",
                              student, "--force",
-                             f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            preexec_fn=_limits())
+                             f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"], cwd=scratch,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, preexec_fn=_limits())
     try:
         log, _ = proc.communicate(timeout=limit("GRADING_SECONDS_PER_STUDENT"))
         timed_out = False
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything they started
+        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and its process group
         log, _ = proc.communicate()
         timed_out = True
+    leftovers = _kill_tagged(tag)  # the kernel and anything the student's code started
     seconds = time.perf_counter() - start
-    autograded = Path(root) / "autograded" / student / assignment
+    autograded = scratch / "autograded" / student / assignment
     result = {"status": "graded", "reason": "", "notes": notes, "seconds": round(seconds, 1),
               "log": log[-20000:]}
+    if leftovers:
+        notes.append(f"{leftovers} process(es) left running by the submission were stopped")
     if timed_out:
         result.update(status="not graded", reason=f"grading took longer than "
                       f"{limit('GRADING_SECONDS_PER_STUDENT')} s and was stopped")
@@ -160,12 +275,36 @@ def grade_student(assignment, student, root=course.ROOT):
         reason = next((text for pattern, text in _REASONS if re.search(pattern, log)),
                       "nbgrader could not grade it (see the log)")
         result.update(status="not graded", reason=reason)
+    if result["status"] == "graded":
+        target = Path(root) / "autograded" / student / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(autograded, target)
+        _merge_grades(assignment, student, scratch, root)
+    else:
+        notes.append(_salvage_isolated(assignment, student, root, env))
+        _kill_tagged(tag)
+    shutil.rmtree(scratch, ignore_errors=True)
     return result
+
+
+def _salvage_isolated(assignment, student, root, env):
+    """Run ``salvage`` in a child process under the same limits; return its one-line note."""
+    try:
+        proc = subprocess.run([sys.executable, "-m", "coursetools.grading", "salvage", assignment,
+                               student], cwd=root, env=env, capture_output=True, text=True,
+                              timeout=limit("GRADING_SECONDS_PER_STUDENT"), preexec_fn=_limits(),
+                              start_new_session=True)
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("partly run:")]
+        return lines[-1] if lines else "could not run it partly"
+    except subprocess.TimeoutExpired:
+        return "could not run it partly (time limit)"
 
 
 def autograde(assignment, root=course.ROOT, students=None):
     """Autograde every submission of ``assignment``; write reports/ASSIGNMENT.json and .log."""
     root = Path(root)
+    _ensure_in_gradebook(assignment, root)
     submitted = root / "submitted"
     students = students or sorted(p.name for p in submitted.iterdir()
                                   if (p / assignment).is_dir()) if submitted.exists() else []
@@ -228,7 +367,7 @@ def grade_table(assignment, root=course.ROOT, path=None):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] not in {"import", "autograde", "feedback", "grades"}:
+    if len(argv) < 2 or argv[0] not in {"import", "autograde", "feedback", "grades", "salvage"}:
         print(__doc__)
         return 2
     step, assignment = argv[0], argv[1]
@@ -238,7 +377,9 @@ def main(argv=None):
         print(f"unknown assignment {assignment!r}; the assignments are: "
               f"{', '.join(course.assignments(root))}")
         return 2
-    if step == "import":
+    if step == "salvage":  # used by grade_student, in a child process under the limits
+        print("partly run: " + salvage(assignment, argv[2], root))
+    elif step == "import":
         if len(argv) < 3:
             print("give the folder of submissions: import ASSIGNMENT FOLDER")
             return 2

@@ -33,8 +33,8 @@ def _float(v):
 
 
 def _out(result, v):
-    """Give back a Python float when the caller passed a scalar, an array otherwise."""
-    return float(result) if np.ndim(v) == 0 and not isinstance(v, np.ndarray) else result
+    """Give back a Python float for a scalar (0-d) result, the array otherwise."""
+    return float(result) if np.ndim(result) == 0 else result
 
 
 # ----------------------------------------------------------------------------------------------
