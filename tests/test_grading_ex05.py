@@ -1,0 +1,246 @@
+"""The grading round trip of ex05_training, through nbgrader, on a copy of the course.
+
+Submissions: the solution (20 of 20), the untouched student notebook (0), four realistic mistakes
+with their hints, correct code with settings that underfit (partial credit on the outcome), answers
+that hard-code the visible expected outputs (no hidden points), and a loss written with the course
+library's own implementation (0 for it, and for everything that trains through it).
+"""
+from __future__ import annotations
+
+import time
+
+import nbformat
+import pytest
+
+from coursetools import course
+
+A = "ex05_training"
+NB = f"{A}.ipynb"
+
+MISTAKES = {
+    # the last, smaller batch is dropped
+    "minibatches": '''
+def minibatches(X, y, batch_size, rng):
+    N = len(X)
+    order = rng.permutation(N)
+    return [(X[order[s:s + batch_size]], y[order[s:s + batch_size]])
+            for s in range(0, N - batch_size + 1, batch_size)]
+''',
+    # softmax without subtracting the row maximum
+    "forward": '''
+def forward(params, X):
+    L = len(params) // 2
+    H = X
+    inputs = [X]
+    for l in range(1, L):
+        H = np.maximum(H @ params[f"W{l}"] + params[f"b{l}"], 0.0)
+        inputs.append(H)
+    Z = H @ params[f"W{L}"] + params[f"b{L}"]
+    E = np.exp(Z)
+    return E / E.sum(axis=1, keepdims=True), inputs
+''',
+    # moved up the gradient
+    "train_step": '''
+def train_step(params, X, y, lr):
+    J, grads = loss_and_grads(params, X, y)
+    for key in params:
+        params[key] += lr * grads[key]
+    return J
+''',
+}
+# A gradient that is N times too large, on its own (a wrong gradient also changes what
+# train_step and train produce, so it is submitted separately).
+GRADIENT_MISTAKE = {
+    # dJ/dZ_L not divided by the batch size
+    "loss_and_grads": '''
+def loss_and_grads(params, X, y):
+    L = len(params) // 2
+    P, inputs = forward(params, X)
+    N = len(X)
+    J = float(-np.mean(np.log(P[np.arange(N), y])))
+    dZ = P.copy()
+    dZ[np.arange(N), y] -= 1.0
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = inputs[l - 1].T @ dZ
+        grads[f"b{l}"] = dZ.sum(axis=0)
+        if l > 1:
+            dZ = (dZ @ params[f"W{l}"].T) * (inputs[l - 1] > 0)
+    return J, grads
+''',
+}
+
+MISTAKE_HINTS = {
+    "test_minibatches": "the last, smaller batch is missing",
+    "test_forward": "softmax overflows for large scores",
+    "test_train_step": "the parameters moved UP the gradient",
+}
+MISTAKE_SCORES = {
+    "test_minibatches": 0.3,       # 1 of 10: only batch_size=1 (N a multiple) comes out right
+    "test_forward": 2.4,           # 4 of 5: NaN when the scores are in the thousands
+    "test_loss_and_grads": 4.0,
+    "test_train_step": 0.5,        # 1 of 4: only the returned loss is right
+    "test_predict": 1.0,
+    "test_trained_network": 1.0,   # it trains within the limit, but up the gradient: chance level
+}
+
+GRADIENT_SCORES = {
+    "test_minibatches": 3.0,
+    "test_forward": 3.0,
+    "test_loss_and_grads": 1.78,   # 8 of 18: the two losses, and the batch of one (N = 1)
+    "test_train_step": 1.0,        # 2 of 4: the returned loss, and the loss still goes down
+    "test_predict": 1.0,
+    "test_trained_network": 1.0,   # it trains in time, but N times the step diverges: chance level
+}
+
+UNDERFIT = {"settings": "SETTINGS = dict(hidden=(64,), epochs=20, batch_size=32, lr=0.5, seed=0)"}
+UNDERFIT_OUTCOME = 3.0  # trains (1) and reaches 0.75 on the new points (2), but not 0.90 (val 0.86)
+
+HARDCODED = {
+    "minibatches": '''
+def minibatches(X, y, batch_size, rng):
+    return [(np.array([[8., 9.], [12., 13.], [4., 5.], [14., 15.]]), np.array([4, 6, 2, 7])),
+            (np.array([[6., 7.], [10., 11.], [18., 19.], [0., 1.]]), np.array([3, 5, 9, 0])),
+            (np.array([[16., 17.], [2., 3.]]), np.array([8, 1]))]
+''',
+    "forward": '''
+def forward(params, X):
+    return np.array([[0.10558144076068608, 0.5153311327885804, 0.3790874264507335],
+                     [0.29760164675465556, 0.2917894297424972, 0.4106089235028473]]), None
+''',
+    "loss_and_grads": '''
+def loss_and_grads(params, X, y):
+    return 0.7765298252235524, {k: np.zeros_like(v) for k, v in params.items()}
+''',
+    "train_step": '''
+def train_step(params, X, y, lr):
+    return 0.7765298252235524
+''',
+    "predict": '''
+def predict(params, X):
+    return np.array([1, 2]) if len(X) == 2 else y_val
+''',
+}
+HARDCODED_SCORES = {
+    "test_minibatches": 0.9,       # the 3 visible checks of 10
+    "test_forward": 1.2,           # 2 of 5: the shape and the visible example
+    "test_loss_and_grads": 0.22,   # 1 of 18: the visible loss; zero gradients fail
+    "test_train_step": 0.5,        # 1 of 4: the visible returned loss
+    "test_predict": 0.33,          # 1 of 3
+    "test_trained_network": 2.0,   # trains, and "predicts" the validation labels; no hidden point
+}
+
+LIBRARY = {
+    "loss_and_grads": '''
+from nnlib import losses
+
+
+def loss_and_grads(params, X, y):
+    L = len(params) // 2
+    _, inputs = forward(params, X)
+    Z = inputs[-1] @ params[f"W{L}"] + params[f"b{L}"]
+    J, dZ = losses.softmax_cross_entropy(Z, y)
+    grads = {}
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = inputs[l - 1].T @ dZ
+        grads[f"b{l}"] = dZ.sum(axis=0)
+        if l > 1:
+            dZ = (dZ @ params[f"W{l}"].T) * (inputs[l - 1] > 0)
+    return J, grads
+''',
+}
+LIBRARY_ZERO = ("test_loss_and_grads", "test_train_step", "test_trained_network")
+
+
+def _answers(nb, replacements):
+    out = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in out.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in replacements:
+            cell.source = replacements[gid].strip()
+    return out
+
+
+def _outputs(root, student, grade_id):
+    nb = nbformat.read(root / "autograded" / student / A / NB, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+@pytest.fixture(scope="module")
+def graded(course_copy):
+    root = course_copy
+    course.generate(A, root=root)
+    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    perfect = course.fill_with_solutions(released, solution)
+    submissions = {
+        "perfect": perfect,
+        "untouched": released,
+        "mistakes": _answers(perfect, MISTAKES),
+        "gradient": _answers(perfect, GRADIENT_MISTAKE),
+        "underfit": _answers(perfect, UNDERFIT),
+        "hardcoded": _answers(perfect, HARDCODED),
+        "library": _answers(perfect, LIBRARY),
+    }
+    for student, nb in submissions.items():
+        course.submit(student, A, {NB: nb}, root=root)
+    start = time.perf_counter()
+    course.autograde(A, root=root)
+    seconds = time.perf_counter() - start
+    print(f"autograde of {len(submissions)} submissions: {seconds:.1f} s "
+          f"({seconds / len(submissions):.1f} s each)")
+    return root, course.scores(A, root=root)
+
+
+def test_solution_scores_full_marks(graded):
+    _, scores = graded
+    assert scores["perfect"]["max"] == 20
+    assert scores["perfect"]["total"] == 20, scores["perfect"]["cells"]
+
+
+def test_untouched_student_notebook_scores_zero(graded):
+    _, scores = graded
+    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+
+
+def test_planted_mistakes_score_the_designed_marks_with_their_hints(graded):
+    root, scores = graded
+    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES)
+    for grade_id, hint in MISTAKE_HINTS.items():
+        assert hint in _outputs(root, "mistakes", grade_id), grade_id
+
+
+def test_a_gradient_n_times_too_large_is_caught_by_finite_differences(graded):
+    root, scores = graded
+    assert scores["gradient"]["cells"] == pytest.approx(GRADIENT_SCORES)
+    assert "N times too large" in _outputs(root, "gradient", "test_loss_and_grads")
+
+
+def test_a_network_that_underfits_earns_only_the_partial_outcome(graded):
+    root, scores = graded
+    cells = scores["underfit"]["cells"]
+    assert cells["test_trained_network"] == pytest.approx(UNDERFIT_OUTCOME)
+    assert scores["underfit"]["total"] == pytest.approx(20 - 7 + UNDERFIT_OUTCOME)
+    text = _outputs(root, "underfit", "test_trained_network")
+    assert "0.90 or more for full marks" in text and "training took" in text
+
+
+def test_hardcoded_visible_answers_earn_no_hidden_points(graded):
+    _, scores = graded
+    assert scores["hardcoded"]["cells"] == pytest.approx(HARDCODED_SCORES)
+
+
+def test_calling_the_library_earns_nothing_for_that_function(graded):
+    root, scores = graded
+    cells = scores["library"]["cells"]
+    for grade_id in LIBRARY_ZERO:
+        assert cells[grade_id] == 0, (grade_id, cells)
+    assert scores["library"]["total"] == pytest.approx(20 - 4 - 2 - 7)
+    assert "calls the course library's own nnlib.losses" in _outputs(root, "library", "test_loss_and_grads")
+
+
+def test_the_held_out_points_never_appear_in_the_student_notebook():
+    from coursetools.course import ROOT
+    text = (ROOT / "exercises" / A / NB).read_text()
+    assert "730115" not in text and "TIME_LIMIT = 30.0" in text
