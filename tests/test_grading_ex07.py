@@ -1,0 +1,195 @@
+"""The grading round trip of ex07_recurrent, through nbgrader, on a copy of the course.
+
+Submissions: the solution (14 of 14), the untouched student notebook (0), realistic mistakes (a
+transposed recurrent matrix, hidden states not fed forward, the forget and input gates swapped,
+clipping each array by its own norm, clipping one side only) with their hints, answers that
+hard-code the visible expected outputs (no hidden points), and answers that call the course
+library's own cells and clipping (0 for those functions).
+"""
+from __future__ import annotations
+
+import time
+
+import nbformat
+import pytest
+
+from coursetools import course
+
+A = "ex07_recurrent"
+NB = f"{A}.ipynb"
+
+MISTAKES = {
+    # Wh transposed (the column-vector formula copied onto row batches)
+    "rnn_step": '''
+def rnn_step(x_t, h_prev, Wx, Wh, b):
+    return np.tanh(x_t @ Wx + h_prev @ Wh.T + b)
+''',
+    # every step starts again from h0
+    "rnn_forward": '''
+def rnn_forward(X, h0, Wx, Wh, b):
+    return np.stack([np.tanh(X[:, t] @ Wx + h0 @ Wh + b) for t in range(X.shape[1])], axis=1)
+''',
+    # the gate blocks read in the order input, forget, candidate, output
+    "lstm_step": '''
+def lstm_step(x_t, h_prev, c_prev, Wx, Wh, b):
+    H = h_prev.shape[1]
+    z = x_t @ Wx + h_prev @ Wh + b
+    sigmoid = lambda a: 1 / (1 + np.exp(-a))
+    i, f = sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H])
+    g, o = np.tanh(z[:, 2 * H:3 * H]), sigmoid(z[:, 3 * H:])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c
+''',
+    # each array clipped by its own norm; clip_by_value only clips the top
+    "clipping": '''
+def clip_by_norm(grads, max_norm):
+    return [g * min(1.0, max_norm / np.linalg.norm(g)) for g in grads]
+
+
+def clip_by_value(grads, limit):
+    return [np.minimum(g, limit) for g in grads]
+''',
+}
+MISTAKE_HINTS = {
+    "test_rnn_step": "Wh is transposed",
+    "test_rnn_forward": "every step starts from h0",
+    "test_lstm_step": "the forget and input gates are swapped",
+    "test_clip_by_norm": "use ONE global norm",
+    "test_clip_by_value": "only the upper side is clipped",
+}
+MISTAKE_SCORES = {
+    "test_rnn_step": 1.2,          # 2 of 5: the shape, and h_prev = 0 (where Wh does not matter)
+    "test_rnn_forward": 1.0,       # 2 of 4: the shape, and a sequence of one step
+    "test_lstm_step": 0.0,         # every gate is wrong
+    "test_clip_by_norm": 1.5,      # 3 of 6: shapes, norms already below the limit, zeros
+    "test_clip_by_value": 1.0,     # 2 of 4: wherever nothing is below −limit
+}
+
+HARDCODED = {
+    "rnn_step": '''
+def rnn_step(x_t, h_prev, Wx, Wh, b):
+    return np.array([[-0.16084993660498054, -0.2593156522617096, -0.6246738501747233],
+                     [-0.09180457402407534, 0.050709347423631625, 0.30648729033860694]])
+''',
+    "rnn_forward": '''
+def rnn_forward(X, h0, Wx, Wh, b):
+    return np.array([[[-0.24984980736166246, -0.14190763814681218, -0.5483151136387833],
+                      [0.11073828458240861, -0.3402157997225791, 0.2821420161817627],
+                      [-0.057682688507901994, -0.4518166071950222, -0.5741260588902192]]])
+''',
+    "lstm_step": '''
+def lstm_step(x_t, h_prev, c_prev, Wx, Wh, b):
+    h = np.array([[-0.03103838065976009, 0.07138037520501468], [0.16196854681302394, 0.17047373720749004]])
+    c = np.array([[-0.11770143230727914, 0.09019460206493717], [0.2602994010241064, 1.0133861842512812]])
+    return h, c
+''',
+    "clipping": '''
+def clip_by_norm(grads, max_norm):
+    return [np.array([1.5, 2.0]), np.array([6.0])]
+
+
+def clip_by_value(grads, limit):
+    return [np.array([3.0, 4.0]), np.array([5.0])]
+''',
+}
+HARDCODED_SCORES = {  # the visible example of each function only
+    "test_rnn_step": 1.2,          # 2 of 5
+    "test_rnn_forward": 1.0,       # 2 of 4
+    "test_lstm_step": 1.14,        # 2 of 7
+    "test_clip_by_norm": 0.5,      # 1 of 6 (the visible shapes check fails too)
+    "test_clip_by_value": 0.5,     # 1 of 4 (the visible check with negative entries fails too)
+}
+
+LIBRARY = {
+    "lstm_step": '''
+from nnlib.layers import LSTMCell
+
+
+def lstm_step(x_t, h_prev, c_prev, Wx, Wh, b):
+    cell = LSTMCell(h_prev.shape[1], input_dim=x_t.shape[1])
+    cell.params.update(Wx=Wx, Wh=Wh, b=b)
+    return cell.step(x_t, h_prev, c_prev)
+''',
+    "clipping": '''
+from nnlib import optimizers
+
+
+def clip_by_norm(grads, max_norm):
+    return optimizers.clip_by_norm(grads, max_norm)
+
+
+def clip_by_value(grads, limit):
+    return optimizers.clip_by_value(grads, limit)
+''',
+}
+
+
+def _answers(nb, replacements):
+    out = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in out.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in replacements:
+            cell.source = replacements[gid].strip()
+    return out
+
+
+def _outputs(root, student, grade_id):
+    nb = nbformat.read(root / "autograded" / student / A / NB, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "\n".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+
+
+@pytest.fixture(scope="module")
+def graded(course_copy):
+    root = course_copy
+    course.generate(A, root=root)
+    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    perfect = course.fill_with_solutions(released, solution)
+    submissions = {
+        "perfect": perfect,
+        "untouched": released,
+        "mistakes": _answers(perfect, MISTAKES),
+        "hardcoded": _answers(perfect, HARDCODED),
+        "library": _answers(perfect, LIBRARY),
+    }
+    for student, nb in submissions.items():
+        course.submit(student, A, {NB: nb}, root=root)
+    start = time.perf_counter()
+    course.autograde(A, root=root)
+    seconds = time.perf_counter() - start
+    print(f"autograde of {len(submissions)} submissions: {seconds:.1f} s")
+    return root, course.scores(A, root=root)
+
+
+def test_solution_scores_full_marks(graded):
+    _, scores = graded
+    assert scores["perfect"]["max"] == 14
+    assert scores["perfect"]["total"] == 14, scores["perfect"]["cells"]
+
+
+def test_untouched_student_notebook_scores_zero(graded):
+    _, scores = graded
+    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+
+
+def test_planted_mistakes_score_the_designed_marks_with_their_hints(graded):
+    root, scores = graded
+    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES)
+    for grade_id, hint in MISTAKE_HINTS.items():
+        assert hint in _outputs(root, "mistakes", grade_id), grade_id
+
+
+def test_hardcoded_visible_answers_earn_no_hidden_points(graded):
+    _, scores = graded
+    assert scores["hardcoded"]["cells"] == pytest.approx(HARDCODED_SCORES)
+
+
+def test_calling_the_library_earns_nothing_for_that_function(graded):
+    root, scores = graded
+    cells = scores["library"]["cells"]
+    for grade_id in ("test_lstm_step", "test_clip_by_norm", "test_clip_by_value"):
+        assert cells[grade_id] == 0, (grade_id, cells)
+    assert scores["library"]["total"] == pytest.approx(14 - 4 - 3 - 2)
+    assert "calls the course library's own nnlib.layers" in _outputs(root, "library", "test_lstm_step")
+    assert "calls the course library's own nnlib.optimizers" in _outputs(root, "library", "test_clip_by_norm")
