@@ -1,0 +1,156 @@
+"""Worked examples of lectures 16 (optimizers), 17 (tuning) and 18 (models the Keras way).
+
+Each test recomputes one example of the lectures through the library and asserts the values the
+lecture prints; where the notes print something else (an erratum in the lecture), the test also
+asserts that the notes' version is indeed different, so that the erratum cannot silently come back.
+"""
+import numpy as np
+import pytest
+
+from nnlib import optimizers
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 16: optimizers
+# ----------------------------------------------------------------------------------------------
+def ravine_grad(w):
+    """Gradient of the ravine L = ½(w1² + 20 w2²) of lecture 16."""
+    return np.array([w[0], 20.0 * w[1]])
+
+
+def ravine_loss(w):
+    return 0.5 * (w[0] ** 2 + 20.0 * w[1] ** 2)
+
+
+def two_steps(name, **kw):
+    opt, w, out = optimizers.get(name, lr=0.05, **kw), np.array([-4.0, 1.0]), []
+    for _ in range(2):
+        opt.step([w], [ravine_grad(w)])
+        out.append(w.copy())
+    return out
+
+
+# w after steps 1 and 2 from (-4, 1) with η = 0.05, worked out by hand from each update rule
+HAND = {
+    "sgd": [(-3.8, 0.0), (-3.61, 0.0)],
+    "momentum": [(-3.8, 0.0), (-3.43, -0.9)],          # v = (0.2, -1), then (0.37, -0.9)
+    "nesterov": [(-3.62, -0.9), (-3.1141, 0.0)],       # the stored point is the look-ahead w + βv
+    "adaptive_gain": [(-3.8, 0.0), (-3.6005, 0.0)],    # gain of w1 grows to 1.05 in step 2
+    "adagrad": [(-3.95, 0.95), (-3.914868, 0.915563)],
+    "rmsprop": [(-3.841886, 0.841886), (-3.729395, 0.736938)],
+    "adam": [(-3.95, 0.95), (-3.900017, 0.900083)],    # first step η·sign(g)
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND))
+def test_16_first_two_steps_on_the_ravine_match_the_hand_values(name):
+    got = two_steps(name)
+    for step, (expected, w) in enumerate(zip(HAND[name], got), start=1):
+        assert w == pytest.approx(np.array(expected), abs=5e-6), f"{name}, step {step}"
+
+
+def test_16_first_steps_by_the_formulas():
+    g = ravine_grad(np.array([-4.0, 1.0]))
+    assert g == pytest.approx([-4.0, 20.0])
+    # RMSProp: s = 0.1 g², step η g/√s = η/√0.1 per coordinate
+    assert 0.05 / np.sqrt(0.1) == pytest.approx(0.158114, abs=1e-6)
+    # Adam: m̂ = g, v̂ = g² at t = 1, so the step is η·sign(g) whatever |g|
+    assert two_steps("adam")[0] - np.array([-4.0, 1.0]) == pytest.approx([0.05, -0.05], abs=1e-9)
+
+
+def test_16_nesterov_lookahead_form_equals_the_library_form():
+    w, v = np.array([-4.0, 1.0]), np.zeros(2)
+    w_lib, opt = np.array([-4.0, 1.0]), optimizers.Nesterov(lr=0.05, beta=0.9)
+    for _ in range(20):
+        v = 0.9 * v - 0.05 * ravine_grad(w + 0.9 * v)
+        w = w + v
+        opt.step([w_lib], [ravine_grad(w_lib)])
+        assert w + 0.9 * v == pytest.approx(w_lib, abs=1e-12)
+
+
+def test_16_erratum_nesterov_sign_in_the_notes_goes_uphill():
+    w0 = np.array([-4.0, 1.0])
+    notes = w0 + 0.05 * ravine_grad(w0)                 # the notes' "+ η ∂L/∂w"
+    right = w0 - 0.05 * ravine_grad(w0)
+    assert ravine_loss(w0) == pytest.approx(18.0)
+    assert ravine_loss(notes) == pytest.approx(48.82)
+    assert ravine_loss(right) == pytest.approx(7.22)
+    assert ravine_loss(notes) > ravine_loss(w0) > ravine_loss(right)
+
+
+def test_16_rmsprop_epsilon_inside_or_outside_the_root():
+    eps = 1e-8
+    for g, inside, outside in [(20.0, 3.1623, 3.1623), (1e-5, 0.1000, 3.1523)]:
+        s = 0.1 * g ** 2
+        assert g / np.sqrt(s + eps) == pytest.approx(inside, abs=5e-5)
+        assert g / (np.sqrt(s) + eps) == pytest.approx(outside, abs=5e-5)
+    w = np.array([0.0])
+    optimizers.RMSProp(lr=1.0, rho=0.9, eps=eps).step([w], [np.array([1e-5])])
+    assert w == pytest.approx([-3.1523], abs=5e-5)        # the library adds ε outside the root
+
+
+def test_16_swapping_two_hidden_neurons_proves_non_convexity():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    W1 = np.array([[1.0, -2.0, 0.5], [2.0, 1.0, -1.5]])
+    b1 = np.array([0.5, -0.5, 0.0])
+    W2 = np.array([[1.5], [-1.0], [2.0]])
+    y = np.tanh(X @ W1 + b1) @ W2
+
+    def loss(W1, b1, W2):
+        return np.mean((np.tanh(X @ W1 + b1) @ W2 - y) ** 2)
+
+    swap = [1, 0, 2]
+    swapped = (W1[:, swap], b1[swap], W2[swap])
+    mid = [(a + b) / 2 for a, b in zip((W1, b1, W2), swapped)]
+    assert loss(W1, b1, W2) == 0.0 and loss(*swapped) == pytest.approx(0.0, abs=1e-28)
+    assert loss(*mid) == pytest.approx(1.9944, abs=5e-5)
+
+
+def test_16_the_saddle_point_has_mixed_curvature():
+    grad = lambda w: np.array([10 * w[0], w[1] ** 3 - w[1]])
+    h = 1e-5
+    H = np.column_stack([(grad(h * e) - grad(-h * e)) / (2 * h) for e in np.eye(2)])
+    assert grad(np.zeros(2)) == pytest.approx([0.0, 0.0])
+    assert np.linalg.eigvalsh(H) == pytest.approx([-1.0, 10.0], abs=1e-6)
+
+
+def _cliff_grad(w, K=100.0, s=60.0, d=0.3):
+    sig = lambda z: 0.5 * (1 + np.tanh(z / 2))
+    return np.array([0.4 * (w[0] - 2) + K * (sig(-s * (w[0] + d)) - sig(-s * w[0])), w[1]])
+
+
+def _cliff_path(steps, clip=None):
+    opt, w, path = optimizers.SGD(lr=0.1), np.array([-1.9, 1.5]), [np.array([-1.9, 1.5])]
+    for _ in range(steps):
+        g = _cliff_grad(w)
+        if clip is not None:
+            g = optimizers.clip_by_norm([g], clip)[0]
+        opt.step([w], [g])
+        path.append(w.copy())
+    return np.array(path)
+
+
+def test_16_clip_by_value_turns_the_gradient_clip_by_norm_keeps_its_direction():
+    g = np.array([30.0, 0.5])
+    by_value = optimizers.clip_by_value([g], 1.0)[0]
+    by_norm = optimizers.clip_by_norm([g], 1.0)[0]
+    assert by_value == pytest.approx([1.0, 0.5])
+    assert np.degrees(np.arctan2(by_value[1], by_value[0])) == pytest.approx(26.57, abs=5e-3)
+    assert by_norm == pytest.approx([0.99986, 0.016664], abs=5e-6)
+    assert np.linalg.norm(by_norm) == pytest.approx(1.0)
+    assert np.arctan2(by_norm[1], by_norm[0]) == pytest.approx(np.arctan2(0.5, 30.0))
+    assert g == pytest.approx([30.0, 0.5])                 # inputs unchanged
+
+
+def test_16_the_cliff_throws_plain_sgd_and_clipping_saves_the_step():
+    plain, clipped = _cliff_path(80), _cliff_path(80, clip=3.0)
+    steps = np.linalg.norm(np.diff(plain, axis=0), axis=1)
+    k = int(np.argmax(steps))
+    assert k + 1 == 14 and plain[k, 0] == pytest.approx(-0.247, abs=5e-4)
+    assert np.linalg.norm(_cliff_grad(plain[k])) == pytest.approx(96.8, abs=0.05)
+    assert plain[k + 1, 0] == pytest.approx(9.43, abs=5e-3)
+    assert np.linalg.norm(np.diff(clipped, axis=0), axis=1).max() == pytest.approx(0.30, abs=5e-3)
+    assert clipped[:14] == pytest.approx(plain[:14])        # identical until the face: clipping idle
+    assert plain[-1] == pytest.approx([2.5025, 0.0003], abs=5e-5)
+    assert clipped[-1] == pytest.approx([1.8839, 0.0004], abs=5e-5)
