@@ -129,3 +129,161 @@ def test_10_logistic_regression_gradient_is_a_minus_y_times_x_and_matches_the_li
     assert (a - t) / (a * (1 - a)) * a * (1 - a) == pytest.approx(a - t)
     # the notes' ŷ = wᵀx + b (no sigmoid) is no probability: the cross-entropy is undefined
     assert np.sum((X @ w + b <= 0) | (X @ w + b >= 1)) == 97
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 11: backpropagation
+# ----------------------------------------------------------------------------------------------
+P002 = dict(w1=0.15, w2=0.20, w3=0.25, w4=0.30, w5=0.40, w6=0.45, w7=0.50, w8=0.55, b1=0.35, b2=0.60)
+
+
+def _net_002():
+    """The notes' 2-2-2 sigmoid network as library layers (one bias value per layer)."""
+    hidden, output = Dense(2, input_dim=2), Dense(2, input_dim=2)
+    hidden.params["W"][:] = [[P002["w1"], P002["w3"]], [P002["w2"], P002["w4"]]]
+    hidden.params["b"][:] = P002["b1"]
+    output.params["W"][:] = [[P002["w5"], P002["w7"]], [P002["w6"], P002["w8"]]]
+    output.params["b"][:] = P002["b2"]
+    return [hidden, Activation("sigmoid"), output, Activation("sigmoid")]
+
+
+def _run(layers, X, T):
+    acts = [X]
+    for layer in layers:
+        acts.append(layer.forward(acts[-1]))
+    g = losses.sum_squared_error_grad(acts[-1], T)
+    for layer in reversed(layers):
+        g = layer.backward(g)
+    return acts, losses.sum_squared_error(acts[-1], T)
+
+
+X002, T002 = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
+
+
+def test_11_the_005_010_example_forward_and_backward_to_nine_decimals():
+    layers = _net_002()
+    acts, E = _run(layers, X002, T002)
+    hidden, output = layers[0], layers[2]
+    r9 = lambda v: round(float(v), 9)
+    assert r9(acts[1][0, 0]) == 0.3775                                   # net_h1
+    assert (r9(acts[2][0, 0]), r9(acts[2][0, 1])) == (0.593269992, 0.596884378)
+    assert r9(acts[3][0, 0]) == 1.105905967                              # net_o1
+    assert (r9(acts[4][0, 0]), r9(acts[4][0, 1])) == (0.751365070, 0.772928465)
+    out = acts[4][0]
+    assert (r9(0.5 * (0.01 - out[0]) ** 2), r9(0.5 * (0.99 - out[1]) ** 2)) == (0.274811083, 0.023560026)
+    assert r9(E) == 0.298371109
+    assert r9(out[0] - 0.01) == 0.741365070 and r9(out[0] * (1 - out[0])) == 0.186815602
+    gW_o, gW_h = output.grads["W"], hidden.grads["W"]
+    assert r9(gW_o[0, 0]) == 0.082167041                                 # ∂E/∂w5
+    assert r9(gW_h[0, 0]) == 0.000438568                                 # ∂E/∂w1
+    new_o = output.params["W"] - 0.5 * gW_o
+    new_h = hidden.params["W"] - 0.5 * gW_h
+    # w5+ .. w8+ and w1+ .. w4+ (W[input, neuron]: w5 = [0,0], w6 = [1,0], w7 = [0,1], w8 = [1,1])
+    assert [r9(new_o[0, 0]), r9(new_o[1, 0]), r9(new_o[0, 1]), r9(new_o[1, 1])] == \
+        [0.358916480, 0.408666186, 0.511301270, 0.561370121]
+    assert [r9(new_h[0, 0]), r9(new_h[1, 0]), r9(new_h[0, 1]), r9(new_h[1, 1])] == \
+        [0.149780716, 0.199561432, 0.249751144, 0.299502287]
+    # the notes' eight-decimal values are these, rounded
+    assert [round(float(v), 8) for v in (out[0], new_o[0, 0], new_h[1, 0], new_h[0, 1], new_h[1, 1])] == \
+        [0.75136507, 0.35891648, 0.19956143, 0.24975114, 0.29950229]
+
+
+def test_11_the_005_010_example_gradients_pass_a_finite_difference_check():
+    layers = _net_002()
+    _run(layers, X002, T002)
+    params = {f"{i}.{k}": layers[i].params[k] for i in (0, 2) for k in ("W", "b")}
+    analytic = {f"{i}.{k}": layers[i].grads[k].copy() for i in (0, 2) for k in ("W", "b")}
+
+    def loss():
+        a = X002
+        for layer in layers:
+            a = layer.forward(a)
+        return losses.sum_squared_error(a, T002)
+
+    assert check_parameters(loss, params, analytic).ok
+
+
+def test_11_shared_biases_get_the_sum_of_their_neurons_gradients():
+    layers = _net_002()
+    _run(layers, X002, T002)
+    gb_h, gb_o = layers[0].grads["b"], layers[2].grads["b"]
+    assert round(float(gb_h.sum()), 9) == 0.018725609
+    assert round(float(gb_o.sum()), 9) == 0.100400325
+    b1 = np.array([P002["b1"]])
+
+    def E_shared():
+        layers[0].params["b"][:] = b1[0]
+        a = X002
+        for layer in layers:
+            a = layer.forward(a)
+        return losses.sum_squared_error(a, T002)
+
+    assert numerical_gradient(E_shared, b1)[0] == pytest.approx(gb_h.sum(), abs=1e-10)
+
+
+def test_11_local_gradients_are_minus_dE_dnet_and_the_notes_psi_slip_differs():
+    s = act.sigmoid
+    h = s(np.array([0.3775, 0.3925]))
+    o = s(np.array([[0.40, 0.45], [0.50, 0.55]]) @ h + 0.60)
+    delta_o = (np.array([0.01, 0.99]) - o) * o * (1 - o)
+    W_kj = np.array([[0.40, 0.45], [0.50, 0.55]])
+    delta_h = h * (1 - h) * (W_kj.T @ delta_o)
+    assert np.round(delta_o, 9).tolist() == [-0.138498562, 0.038098237]
+    assert np.round(delta_h, 9).tolist() == [-0.008771355, -0.009954255]
+    slip = h * (W_kj.T @ delta_o)                       # notes' table: ψ instead of ψ'
+    assert np.all(np.abs(slip / delta_h) > 2.4)
+
+
+def _example_01(eta):
+    s = act.sigmoid
+    x = np.array([0.0, 1.0])
+    W_h, b_h = np.array([[0.6, 0.3], [-0.3, 0.4]]), np.array([-0.1, 0.5])
+    w_k, b_k = np.array([0.4, 0.1]), -0.2
+    y_h = s(W_h @ x + b_h)
+    y_k = s(w_k @ y_h + b_k)
+    delta = (1.0 - y_k) * y_k * (1 - y_k)
+    return dict(y_h=y_h, v_k=w_k @ y_h + b_k, y_k=y_k, delta=delta, dw=eta * delta * y_h,
+                db=eta * delta, b_new=b_k + eta * delta)
+
+
+def test_11_the_01_example_reconstructed_with_learning_rate_025():
+    r = _example_01(0.25)
+    assert np.round(r["y_h"], 4).tolist() == [0.5498, 0.7109]
+    assert round(r["v_k"], 5) == 0.09103 and round(0.5498 * 0.4 + 0.7109 * 0.1 - 0.2, 5) == 0.09101
+    assert (round(r["y_k"], 4), round(r["delta"], 4)) == (0.5227, 0.1191)
+    assert round(r["dw"][0], 4) == 0.0164 and round(r["b_new"], 3) == -0.170     # the two printed values
+    assert (round(r["dw"][1], 4), round(r["db"], 4), round(r["b_new"], 4)) == (0.0212, 0.0298, -0.1702)
+    # errata: the notes' other numbers do not follow
+    assert round(r["dw"][1], 4) != 0.0312 and round(r["db"], 4) not in (0.1098, 0.0398)
+    assert round(0.0398 + (-0.3), 3) != -0.170
+    assert round((1 - 0.5997) * 0.5997 * (1 - 0.5997), 4) == 0.0961 != 0.1191
+    # the stated η = 0.05 does not reproduce the printed update; only η ≈ 0.25 does
+    assert round(_example_01(0.05)["dw"][0], 4) == 0.0033
+    lo = (0.01635) / (r["delta"] * r["y_h"][0])
+    hi = (0.01645) / (r["delta"] * r["y_h"][0])
+    lo_b = (-0.1705 + 0.2) / r["delta"]
+    hi_b = (-0.1695 + 0.2) / r["delta"]
+    assert max(lo, lo_b) <= 0.25 <= min(hi, hi_b)
+    assert not (lo <= 0.05 <= hi) and not (lo <= 0.95 <= hi)
+
+
+def test_11_softmax_cross_entropy_gradient_is_p_minus_y():
+    p, y = np.array([0.2, 0.3, 0.5]), np.array([0.0, 1.0, 0.0])
+    z = np.log(p)
+    loss, grad = losses.softmax_cross_entropy(z[None, :], np.array([1]))
+    assert grad[0] == pytest.approx([0.2, -0.7, 0.5])
+    assert loss == pytest.approx(-np.log(0.3))
+    numeric = numerical_gradient(lambda: -np.sum(y * np.log(act.softmax(z))), z)
+    assert numeric == pytest.approx([0.2, -0.7, 0.5], abs=1e-8)
+    assert act.softmax_backward(p, -y / p) == pytest.approx([0.2, -0.7, 0.5])
+    assert not np.allclose(grad[0], [-0.8, 0.3, 0.5])                  # the notes' value
+    assert p - np.array([1.0, 0.0, 0.0]) == pytest.approx([-0.8, 0.3, 0.5])  # = the slip's cause
+
+
+def test_11_whole_model_gradient_check_passes():
+    from nnlib.layers import Softmax
+    X, y = data.spirals(n_per_class=4, n_classes=3, seed=0)
+    model = Sequential([Dense(6, seed=0), Activation("tanh"), Dense(3, seed=1), Softmax()])
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(lr=0.1))
+    report = check_model(model, X, y)
+    assert report.ok and model.count_params() == 39
