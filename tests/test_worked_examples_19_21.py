@@ -108,3 +108,152 @@ def test_19_cnn_and_mlp_parameter_counts():
                       Dense(10, seed=1), Softmax()])
     mlp.build((1, 8, 8))
     assert mlp.count_params() == 64 * 32 + 32 + 32 * 10 + 10 == 2410
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 20: recurrent networks and LSTM
+# ----------------------------------------------------------------------------------------------
+def _bag(texts, lower=True):
+    import re
+    toks = [re.findall(r"[A-Za-z]+", t.lower() if lower else t) for t in texts]
+    vocab = {w: i for i, w in enumerate(sorted({w for ts in toks for w in ts}))}
+    X = np.zeros((len(texts), len(vocab)), dtype=int)
+    for r, ts in enumerate(toks):
+        for w in ts:
+            X[r, vocab[w]] += 1
+    return vocab, X
+
+
+SENTENCES = ["The sun is shining", "The weather is sweet",
+             "The sun is shining, the weather is sweet, and one and one is two"]
+
+
+def test_20_bag_of_words_and_the_notes_row_erratum():
+    vocab, X = _bag(SENTENCES)
+    assert list(vocab) == ["and", "is", "one", "shining", "sun", "sweet", "the", "two", "weather"]
+    assert X.tolist() == [[0, 1, 0, 1, 1, 0, 1, 0, 0], [0, 1, 0, 0, 0, 1, 1, 0, 1],
+                          [2, 3, 2, 1, 1, 1, 2, 1, 1]]
+    cased, Xc = _bag(SENTENCES, lower=False)
+    assert [cased[w] for w in ("The", "and", "is")] == [0, 1, 2]          # the notes' vocabulary
+    assert Xc[0, :4].tolist() == [1, 0, 1, 0]
+    assert Xc[0, :4].tolist() != [0, 1, 0, 0]                             # the notes' printed row
+    _, pair = _bag(["the dog bit the man", "the man bit the dog"])
+    assert np.array_equal(pair[0], pair[1])
+
+
+WX = np.array([[0.5, -0.3, 0.8], [0.1, 0.4, -0.6]])
+WH = np.array([[0.2, -0.1, 0.0], [0.3, 0.5, -0.2], [-0.4, 0.1, 0.6]])
+B = np.array([0.0, 0.1, -0.1])
+
+
+def test_20_rnn_step_by_hand_and_by_the_cell():
+    x1, x2 = np.array([[1.0, 2.0]]), np.array([[-1.0, 0.5]])
+    h1 = np.tanh(x1 @ WX + B)
+    h2 = np.tanh(x2 @ WX + h1 @ WH + B)
+    assert h1[0] == pytest.approx([0.6044, 0.5370, -0.4621], abs=5e-5)
+    assert h2[0] == pytest.approx([0.0168, 0.6422, -0.9193], abs=5e-5)
+    cell = RNNCell(3, input_dim=2)
+    cell.params["Wx"][...], cell.params["Wh"][...], cell.params["b"][...] = WX, WH, B
+    assert cell.step(x1, np.zeros((1, 3))) == pytest.approx(h1, abs=1e-14)
+    assert cell.step(x2, h1) == pytest.approx(h2, abs=1e-14)
+    layer = RNN(3, return_sequences=True, input_dim=2)
+    layer.params["Wx"][...], layer.params["Wh"][...], layer.params["b"][...] = WX, WH, B
+    assert layer.forward(np.stack([x1, x2], axis=1))[0] == pytest.approx(np.vstack([h1, h2]), abs=1e-14)
+
+
+def test_20_bptt_worked_check_and_the_swapped_indices_erratum():
+    w, u, x = 0.8, 1.0, np.array([1.0, 0.5, -1.0, 2.0])
+    h = [0.0]
+    for xt in x:
+        h.append(w * h[-1] + u * xt)
+    t, T = 3, 4
+    correct = h[t] * sum(w ** (t - k) * h[k - 1] for k in range(1, t + 1))
+    swapped = h[t] * sum(w ** (k - t) * h[k - 1] for k in range(t, T + 1))
+    assert correct == pytest.approx(0.0840, abs=5e-5)
+    assert swapped == pytest.approx(0.0533, abs=5e-5)
+    rnn = RNN(1, return_sequences=True, activation="linear", input_dim=1)
+    rnn.params["Wx"][...], rnn.params["Wh"][...] = u, w
+    out = rnn.forward(x.reshape(1, T, 1))
+    G = np.zeros_like(out)
+    G[0, t - 1, 0] = out[0, t - 1, 0]
+    rnn.backward(G)
+    assert rnn.grads["Wh"][0, 0] == pytest.approx(correct, abs=1e-12)
+    assert abs(rnn.grads["Wh"][0, 0] - swapped) > 0.03
+
+
+def _norms(factor, activation="linear", T=40, H=16, truncate=None):
+    x = np.random.default_rng(1).normal(0, 0.1, size=(8, T, 4))
+    Q = np.linalg.qr(np.random.default_rng(2).standard_normal((H, H)))[0]
+    rnn = RNN(H, activation=activation, input_dim=4, seed=0, truncate=truncate)
+    rnn.params["Wh"][...] = factor * Q
+    out = rnn.forward(x)
+    rnn.backward(np.random.default_rng(3).normal(size=out.shape))
+    return rnn
+
+
+@pytest.mark.parametrize("factor", [0.5, 0.8, 0.95, 1.05, 1.2, 1.5])
+def test_20_gradient_norm_vanishes_below_one_and_explodes_above(factor):
+    g = _norms(factor).grad_norms
+    assert g[0] / g[-1] == pytest.approx(factor ** 39, rel=1e-9)       # orthogonal Q: exactly α^(T−1)
+    steps = np.diff(g)
+    assert np.all(steps > 0) if factor < 1 else np.all(steps < 0)      # read left to right
+    assert g[1:] / g[:-1] == pytest.approx(np.full(39, 1 / factor), rel=1e-9)
+
+
+def test_20_tanh_rnn_vanishes_and_damps_the_explosion():
+    assert _norms(0.8, "tanh").grad_norms[0] < 1e-3 * _norms(0.8, "tanh").grad_norms[-1]
+    linear, tanh = _norms(1.2).grad_norms, _norms(1.2, "tanh").grad_norms
+    assert linear[0] / linear[-1] == pytest.approx(1.2 ** 39, rel=1e-9)
+    assert 1 < tanh[0] / tanh[-1] < 10
+
+
+def test_20_clipping_keeps_the_direction_and_truncation_stops_the_gradient():
+    rnn = _norms(1.2)
+    grads = [rnn.grads[k] for k in ("Wx", "Wh", "b")]
+    clipped = optimizers.clip_by_norm(grads, max_norm=5.0)
+    flat = np.concatenate([g.ravel() for g in grads])
+    flat_c = np.concatenate([g.ravel() for g in clipped])
+    assert np.linalg.norm(flat) > 1e4
+    assert np.linalg.norm(flat_c) == pytest.approx(5.0)
+    assert flat @ flat_c / (np.linalg.norm(flat) * np.linalg.norm(flat_c)) == pytest.approx(1.0)
+    for k in (5, 20):
+        g = _norms(1.2, truncate=k).grad_norms
+        assert int(np.sum(g > 0)) == k and np.all(g[:-k] == 0)
+
+
+WX_LSTM = np.array([[0.0, 0.0, 2.0, 0.0], [-6.0, 12.0, 0.0, 0.0]])
+B_LSTM = np.array([4.0, -6.0, 0.0, 4.0])
+
+
+def _memory_inputs():
+    xs = np.zeros((14, 2))
+    xs[2], xs[8] = [0.8, 1.0], [-0.5, 1.0]
+    xs[:, 0] += np.where(xs[:, 1] == 0, np.random.default_rng(4).normal(0, 0.5, 14), 0)
+    return xs
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def test_20_lstm_step_by_hand_equals_the_cell_and_the_notes_update_never_writes():
+    xs = _memory_inputs()
+    cell = LSTMCell(1, input_dim=2)
+    cell.params["Wx"][...], cell.params["Wh"][...], cell.params["b"][...] = WX_LSTM, 0.0, B_LSTM
+    h, c, hl, cl, trace = np.zeros(1), np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), []
+    for x in xs:
+        z = x @ WX_LSTM + B_LSTM
+        f, i, g, o = _sigmoid(z[0]), _sigmoid(z[1]), np.tanh(z[2]), _sigmoid(z[3])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        hl, cl = cell.step(x[None], hl, cl)
+        assert (hl[0, 0], cl[0, 0]) == pytest.approx((h[0], c[0]), abs=1e-12)
+        trace.append((f, i, g, c[0], h[0]))
+    f3, i3, g3, c3, h3 = trace[2]
+    assert (f3, i3, g3, c3, h3) == pytest.approx((0.119, 0.998, 0.922, 0.919, 0.712), abs=5e-4)
+    assert trace[7][3] == pytest.approx(0.838, abs=5e-4)         # kept, fading by σ(4) per step
+    assert trace[8][3] == pytest.approx(-0.660, abs=5e-4)        # overwritten at step 9
+    c_notes = 0.0
+    for x in xs:                                                 # the notes' c_t = c_(t−1) f_t
+        c_notes *= _sigmoid(x @ WX_LSTM[:, 0] + B_LSTM[0])
+    assert c_notes == 0.0
