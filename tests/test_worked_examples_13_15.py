@@ -105,3 +105,132 @@ def test_13_single_layer_recipe_equals_dense_sigmoid_with_sgd():
     assert neuron.layers[0].params["b"][0] == pytest.approx(b, abs=1e-10)
     assert w == pytest.approx([2.2588, 1.7937], abs=5e-5) and b == pytest.approx(-0.0520, abs=5e-5)
     assert np.mean((sig(X @ w + b) > 0.5) == y) == pytest.approx(0.99)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 14: initialization and normalization
+# ----------------------------------------------------------------------------------------------
+def _circle_net(init):
+    net = models.Sequential([Dense(8, init=init, seed=0), Activation("tanh"),
+                             Dense(1, init=init, seed=1), Activation("sigmoid")])
+    net.compile(loss="binary_cross_entropy", optimizer=optimizers.Adam(lr=0.05), metrics=["accuracy"])
+    return net
+
+
+@pytest.mark.parametrize("init", ["zeros", initializers.get("constant", value=0.5)])
+def test_14_symmetric_start_keeps_hidden_units_identical(init):
+    X, y = data.circles(n_per_class=100, noise=0.1, factor=0.5, seed=0)
+    net = _circle_net(init)
+    hist = net.fit(X, y, epochs=200, batch_size=None)
+    W1, W2 = net.layers[0].params["W"], net.layers[2].params["W"]
+    assert np.ptp(W1, axis=1).max() == 0.0 and np.ptp(W2) == 0.0       # all 8 units identical
+    assert np.ptp(net.layers[0].params["b"]) == 0.0
+    if init == "zeros":
+        assert np.all(W1 == 0) and np.all(W2 == 0)                      # tanh(0) = 0: frozen
+        assert hist.history["accuracy"][-1] == pytest.approx(0.5)
+    else:
+        assert hist.history["accuracy"][-1] < 0.7                        # one unit in disguise
+
+
+def test_14_random_start_breaks_symmetry_and_solves_the_circles():
+    X, y = data.circles(n_per_class=100, noise=0.1, factor=0.5, seed=0)
+    net = _circle_net("glorot_uniform")
+    hist = net.fit(X, y, epochs=200, batch_size=None)
+    assert np.ptp(net.layers[0].params["W"], axis=1).min() > 1.0
+    assert hist.history["accuracy"][-1] > 0.98
+
+
+def test_14_initializer_scales_for_a_64_by_32_layer():
+    expected = {  # name: (kind, formula value printed in lecture 14)
+        "lecun_normal": ("std", 0.1250), "glorot_uniform": ("limit", 0.2500),
+        "glorot_normal": ("std", 0.1443), "he_uniform": ("limit", 0.3062), "he_normal": ("std", 0.1768)}
+    formulas = {"lecun_normal": np.sqrt(1 / 64), "glorot_uniform": np.sqrt(6 / 96),
+                "glorot_normal": np.sqrt(2 / 96), "he_uniform": np.sqrt(6 / 64),
+                "he_normal": np.sqrt(2 / 64)}
+    for name, (kind, value) in expected.items():
+        assert formulas[name] == pytest.approx(value, abs=5e-5)
+        W = initializers.get(name)((64, 32), rng=0)
+        assert W.shape == (64, 32)
+        if kind == "limit":
+            assert np.abs(W).max() <= value + 1e-12
+        big = initializers.get(name)((400, 500), rng=1, fan_in=64, fan_out=32)
+        variance = value ** 2 / 3 if kind == "limit" else value ** 2
+        assert big.var() == pytest.approx(variance, rel=0.02)
+
+
+def test_14_variance_of_a_sum_grows_with_the_number_of_inputs():
+    rng = np.random.default_rng(0)
+    for m in [10, 100]:
+        x, w = rng.normal(0, 1, (20000, m)), rng.normal(0, 1, (20000, m))
+        assert np.sum(w * x, axis=1).var() == pytest.approx(m, rel=0.05)
+        assert np.sum(w * np.sqrt(1 / m) * x, axis=1).var() == pytest.approx(1, rel=0.05)
+
+
+def _ten_layers(init, activation, n=200, width=100, seed=0):
+    r = np.random.default_rng(seed)
+    stack = []
+    for k in range(10):
+        stack += [Dense(width, input_dim=width, init=init, seed=seed + k), Activation(activation)]
+    h = r.normal(0, 1, (n, width))
+    outs = []
+    for layer in stack:
+        h = layer.forward(h)
+        if isinstance(layer, Activation):
+            outs.append(h)
+    g = r.normal(0, 1, h.shape) / n
+    for layer in reversed(stack):
+        g = layer.backward(g)
+    grads = [layer.grads["W"].std() for layer in stack if isinstance(layer, Dense)]
+    return np.array([o.std() for o in outs]), np.array(grads), outs
+
+
+def test_14_ten_layer_statistics_vanish_explode_or_stay():
+    small_act, small_grad, _ = _ten_layers(initializers.get("normal", std=0.01), "tanh")
+    assert small_act[-1] == pytest.approx(1.01e-10, rel=0.01) and small_grad.max() < 1e-9
+    big_act, big_grad, big_outs = _ten_layers(initializers.get("normal", std=1.0), "tanh")
+    assert np.mean(np.abs(big_outs[-1]) > 0.99) == pytest.approx(0.78, abs=0.005)
+    assert big_grad[0] / big_grad[-1] > 1000                            # exploding downwards
+    xav_act, xav_grad, _ = _ten_layers("glorot_normal", "tanh")
+    assert (xav_act[0], xav_act[-1]) == pytest.approx((0.623, 0.225), abs=5e-4)
+    assert xav_grad.max() / xav_grad.min() < 2
+    relu_x, _, _ = _ten_layers("glorot_normal", "relu")
+    relu_he, _, _ = _ten_layers("he_normal", "relu")
+    assert relu_x[-1] < 0.05 and 0.8 < relu_he[-1] < 1.5
+
+
+def test_14_batch_norm_by_hand_equals_the_library():
+    Z = np.array([[1.0, 50.0], [2.0, 60.0], [3.0, 70.0], [6.0, 20.0]])
+    gamma, beta, eps = np.array([2.0, 0.5]), np.array([1.0, -1.0]), 1e-5
+    mu, var = Z.mean(axis=0), Z.var(axis=0)
+    assert mu == pytest.approx([3.0, 50.0]) and var == pytest.approx([3.5, 350.0])
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    assert Z_hat[:, 0] == pytest.approx([-1.0690, -0.5345, 0.0, 1.6036], abs=5e-5)
+    A = gamma * Z_hat + beta
+    assert A[0] == pytest.approx([-1.1381, -1.0], abs=5e-5)
+    assert A[3] == pytest.approx([4.2071, -1.8018], abs=5e-5)
+    bn = BatchNorm(momentum=0.9, eps=eps)
+    bn.ensure_built((2,), "float64")
+    bn.params["gamma"][...], bn.params["beta"][...] = gamma, beta
+    assert bn.forward(Z, training=True) == pytest.approx(A, abs=1e-12)
+    assert bn.state["running_mean"] == pytest.approx([0.3, 5.0])
+    # erratum (notes 001): beta sets the output's mean, gamma its spread - not the other way round
+    assert A.mean(axis=0) == pytest.approx(beta, abs=1e-12)
+    assert A.std(axis=0) == pytest.approx(gamma, abs=1e-5)
+    assert not np.allclose(A.mean(axis=0), gamma)
+
+
+def test_14_batch_norm_rescues_a_deep_sigmoid_network():
+    X, y = data.load_digits()
+    X_tr, X_val, y_tr, y_val = data.train_val_split(X, y, val_fraction=0.25, seed=0, stratify=True)
+    results = {}
+    for flag in (False, True):
+        stack = []
+        for k in range(6):
+            stack += [Dense(32, seed=k)] + ([BatchNorm()] if flag else []) + [Activation("sigmoid")]
+        net = models.Sequential(stack + [Dense(10, seed=9), Softmax()])
+        net.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(lr=0.1), metrics=["accuracy"])
+        hist = net.fit(X_tr[:600], y_tr[:600], epochs=12, batch_size=32, validation_data=(X_val, y_val), seed=0)
+        results[flag] = hist.history
+    assert results[False]["val_accuracy"][-1] < 0.15
+    assert results[False]["loss"][-1] == pytest.approx(np.log(10), abs=0.02)
+    assert results[True]["val_accuracy"][-1] > 0.9
