@@ -154,3 +154,47 @@ def test_16_the_cliff_throws_plain_sgd_and_clipping_saves_the_step():
     assert clipped[:14] == pytest.approx(plain[:14])        # identical until the face: clipping idle
     assert plain[-1] == pytest.approx([2.5025, 0.0003], abs=5e-5)
     assert clipped[-1] == pytest.approx([1.8839, 0.0004], abs=5e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 17: hyperparameter tuning
+# ----------------------------------------------------------------------------------------------
+def _spiral_splits():
+    from nnlib import data
+    X, y = data.spirals(n_per_class=150, n_classes=3, noise=0.2, seed=0)
+    X_rest, X_test, y_rest, y_test = data.train_val_split(X, y, val_fraction=0.2, seed=0, stratify=True)
+    X_train, X_val, y_train, y_val = data.train_val_split(X_rest, y_rest, val_fraction=0.25, seed=1,
+                                                          stratify=True)
+    return X_train, X_val, X_test, y_train, y_val, y_test
+
+
+def test_17_three_way_split_keeps_the_class_proportions():
+    X_train, X_val, X_test, y_train, y_val, y_test = _spiral_splits()
+    assert (len(y_train), len(y_val), len(y_test)) == (270, 90, 90)
+    assert np.bincount(y_train).tolist() == [90, 90, 90]
+    assert np.bincount(y_val).tolist() == [30, 30, 30] and np.bincount(y_test).tolist() == [30, 30, 30]
+    rows = lambda A: {tuple(r) for r in np.round(A, 12)}
+    assert not rows(X_train) & rows(X_val) and not rows(X_train) & rows(X_test) and not rows(X_val) & rows(X_test)
+
+
+def test_17_the_default_trial_and_the_cost_of_the_searches():
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Sequential
+    X_train, X_val, _, y_train, y_val, _ = _spiral_splits()
+    layers = []
+    for i in range(2):
+        layers += [Dense(32, init="glorot_uniform", l2=0.0, seed=i), Activation("relu")]
+    model = Sequential(layers + [Dense(3, seed=2), Softmax()])
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(0.01), metrics=["accuracy"])
+    model.fit(X_train, y_train, epochs=30, batch_size=64, seed=0)
+    assert model.evaluate(X_val, y_val)["accuracy"] == pytest.approx(84 / 90)      # 0.933
+    steps = lambda batch: 30 * int(np.ceil(270 / batch))
+    assert [steps(b) for b in (32, 64, 128)] == [270, 150, 90]
+    assert 16 * steps(64) == 2400                                                    # the 4 x 4 grid
+    assert int(np.prod([4, 4, 3, 3, 2, 3, 4])) == 3456                              # the full grid
+
+
+def test_17_the_search_winner_is_optimistic():
+    measured = np.random.default_rng(0).binomial(90, 0.85, size=(1000, 16)) / 90
+    assert measured.mean() == pytest.approx(0.850, abs=5e-4)
+    assert measured.max(axis=1).mean() == pytest.approx(0.913, abs=5e-4)
