@@ -287,3 +287,62 @@ def test_11_whole_model_gradient_check_passes():
     model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(lr=0.1))
     report = check_model(model, X, y)
     assert report.ok and model.count_params() == 39
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 12: computation graphs and autograd
+# ----------------------------------------------------------------------------------------------
+def _engine_and_numeric(build, values, h=1e-6):
+    leaves = [Value(v) for v in values]
+    out = build(*leaves)
+    out.backward()
+    numeric = []
+    for i in range(len(values)):
+        up, down = list(values), list(values)
+        up[i] += h
+        down[i] -= h
+        numeric.append((build(*map(Value, up)).data - build(*map(Value, down)).data) / (2 * h))
+    return out.data, np.array([leaf.grad for leaf in leaves]), np.array(numeric)
+
+
+def test_12_relu_neuron_of_the_notes():
+    relu_neuron = lambda x, w, b: (x * w + b).relu()
+    a, grads, numeric = _engine_and_numeric(relu_neuron, [3.0, 2.0, 1.0])
+    assert a == 7.0 and grads.tolist() == [2.0, 3.0, 1.0]             # ∂a/∂x = w, ∂a/∂w = x, ∂a/∂b = 1
+    assert rel_error(grads, numeric) < 1e-7
+    a, grads, _ = _engine_and_numeric(relu_neuron, [3.0, -2.0, 1.0])
+    assert a == 0.0 and grads.tolist() == [0.0, 0.0, 0.0]              # dead ReLU
+
+
+def test_12_single_path_and_weight_sharing():
+    single = lambda x1, w1, y: 0.5 * (y - (w1 * x1).sigmoid()) ** 2
+    _, g, n = _engine_and_numeric(single, [1.5, 0.8, 1.0])
+    assert round(g[1], 6) == -0.061767 and rel_error(g, n) < 1e-7
+
+    shared = lambda x1, x2, w, y: 0.5 * (y - ((w * x1).sigmoid() + (w * x2).sigmoid())) ** 2
+    _, g, n = _engine_and_numeric(shared, [1.5, -0.5, 0.8, 1.0])
+    s = act.sigmoid
+    h1, h2 = s(0.8 * 1.5), s(0.8 * -0.5)
+    path1, path2 = (h1 + h2 - 1) * h1 * (1 - h1) * 1.5, (h1 + h2 - 1) * h2 * (1 - h2) * -0.5
+    assert (round(path1, 6), round(path2, 6)) == (0.045320, -0.020403)
+    assert g[2] == pytest.approx(path1 + path2) and rel_error(g, n) < 1e-7
+
+
+def test_12_fully_connected_graph_and_the_notes_second_path():
+    def fc(x1, x2, w11, w12, w21, w22, v11, v12, v21, v22, u1, u2, y):
+        a11, a12 = (w11 * x1 + w12 * x2).sigmoid(), (w21 * x1 + w22 * x2).sigmoid()
+        a21, a22 = (v11 * a11 + v12 * a12).sigmoid(), (v21 * a11 + v22 * a12).sigmoid()
+        a = (u1 * a21 + u2 * a22).sigmoid()
+        return -(y * a.log() + (1 - y) * (1 - a).log())
+
+    values = [0.5, -1.0, 0.3, -0.6, 0.8, 0.2, 0.5, -0.4, -0.7, 0.9, 1.2, -0.8, 1.0]
+    J, g, n = _engine_and_numeric(fc, values)
+    assert round(J, 6) == 0.583874 and rel_error(g, n) < 1e-7
+    assert round(g[2], 6) == -0.013947                                 # ∂J/∂w11, both paths
+    s = act.sigmoid
+    a11, a12 = s(0.3 * 0.5 + 0.6), s(0.8 * 0.5 - 0.2)
+    a21, a22 = s(0.5 * a11 - 0.4 * a12), s(-0.7 * a11 + 0.9 * a12)
+    a = s(1.2 * a21 - 0.8 * a22)
+    first_path = (-1 / a) * a * (1 - a) * 1.2 * a21 * (1 - a21) * 0.5 * a11 * (1 - a11) * 0.5
+    assert round(first_path, 6) == -0.007202                           # the notes' formula keeps only this
+    assert abs(first_path - g[2]) > 1e-3
