@@ -49,6 +49,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # Bounded waits (milliseconds): generous for a loaded 2-core machine, far below the test's budget.
 START_SERVER_S = 60
 PAGE_MS = 30_000
+KERNEL_MS = 60_000  # a kernel starting on a busy machine
 RUN_ALL_MS = 60_000
 VALIDATE_MS = 60_000
 REDRAW_MS = 20_000
@@ -328,7 +329,7 @@ def run_all(page, panel):
     """Run ▸ Run All Cells, then wait until the run is over: no cell queued or running and the
     kernel idle. A run stops at the first error, so cells may stay unnumbered; `unrun_cells`
     and `error_outputs` tell."""
-    wait_idle(page, panel, PAGE_MS)
+    wait_idle(page, panel, KERNEL_MS)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
                  has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))
@@ -371,7 +372,7 @@ def test_lab_opens_on_the_course_map(lab, page):
     panel = notebook_panel(page, Path(COURSE_MAP).name)
     panel.locator(".jp-RenderedMarkdown h1").first.wait_for()
     page.locator(".jp-FileBrowser .jp-DirListing-item").first.wait_for()
-    wait_idle(page, panel, PAGE_MS)
+    wait_idle(page, panel, KERNEL_MS)
     shot(page, "01_course_map")
     assert "Course map" in panel.locator(".jp-RenderedMarkdown h1").first.inner_text()
 
@@ -416,7 +417,7 @@ def test_lecture_runs_and_its_slider_redraws_the_figure(lab, page):
             const img = cell.querySelector('.jp-OutputArea img');
             return img && img.complete && img.getAttribute('src') !== before;
         }""", arg=[cell.element_handle(), before], timeout=REDRAW_MS)
-    wait_idle(page, panel, PAGE_MS)
+    wait_idle(page, panel, KERNEL_MS)
     shot(page, "04_slider_after")
     readout_after = cell.locator(".widget-readout").first.inner_text()
     assert readout_after != readout_before, "the slider's value did not change"
@@ -429,7 +430,7 @@ def test_exercise_validate_reports_unanswered_questions(lab, page):
     open_lab(page, lab, f"/lab/workspaces/exercise/tree/{COURSE_MAP}")
     course_map = notebook_panel(page, Path(COURSE_MAP).name)
     panel = follow_link(page, course_map, EXERCISE)
-    wait_idle(page, panel, PAGE_MS)
+    wait_idle(page, panel, KERNEL_MS)
     panel.locator(".jp-Toolbar .validate-button").click()
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for(timeout=VALIDATE_MS)
