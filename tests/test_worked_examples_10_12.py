@@ -267,6 +267,25 @@ def test_11_the_01_example_reconstructed_with_learning_rate_025():
     assert not (lo <= 0.05 <= hi) and not (lo <= 0.95 <= hi)
 
 
+def test_11_the_01_example_through_library_layers_and_sgd():
+    hidden, output = Dense(2, input_dim=2), Dense(1, input_dim=2)
+    hidden.params["W"][:] = [[0.6, -0.3], [0.3, 0.4]]          # W[input, neuron]
+    hidden.params["b"][:] = [-0.1, 0.5]
+    output.params["W"][:] = [[0.4], [0.1]]
+    output.params["b"][:] = [-0.2]
+    layers = [hidden, Activation("sigmoid"), output, Activation("sigmoid")]
+    acts, E = _run(layers, np.array([[0.0, 1.0]]), np.array([[1.0]]))
+    assert round(float(acts[4][0, 0]), 4) == 0.5227 and round(E, 5) == 0.11389
+    assert round(float(-output.grads["b"][0]), 4) == 0.1191      # δ_k = −∂E/∂v_k (bias input 1)
+    params = [output.params["W"], output.params["b"], hidden.params["W"], hidden.params["b"]]
+    grads = [output.grads["W"], output.grads["b"], hidden.grads["W"], hidden.grads["b"]]
+    optimizers.SGD(lr=0.25).step(params, grads)
+    assert np.round(output.params["W"][:, 0], 4).tolist() == [0.4164, 0.1212]  # 0.4 + 0.0164, 0.1 + 0.0212
+    assert round(float(output.params["b"][0]), 4) == -0.1702
+    assert hidden.params["W"][0].tolist() == [0.6, -0.3]        # weights from x1 = 0 do not move
+    assert np.round(hidden.params["b"], 5).tolist() == [-0.09705, 0.50061]
+
+
 def test_11_softmax_cross_entropy_gradient_is_p_minus_y():
     p, y = np.array([0.2, 0.3, 0.5]), np.array([0.0, 1.0, 0.0])
     z = np.log(p)
