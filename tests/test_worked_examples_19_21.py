@@ -257,3 +257,89 @@ def test_20_lstm_step_by_hand_equals_the_cell_and_the_notes_update_never_writes(
     for x in xs:                                                 # the notes' c_t = c_(t−1) f_t
         c_notes *= _sigmoid(x @ WX_LSTM[:, 0] + B_LSTM[0])
     assert c_notes == 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 21: transfer learning (frozen vs fine-tuned) and the 1-D GAN toy
+# ----------------------------------------------------------------------------------------------
+def _copy_hidden(source_hidden, X, trainable):
+    layer = Dense(32, seed=0)
+    layer.forward(X[:1])
+    layer.set_weights(source_hidden.get_weights())
+    layer.trainable = trainable
+    return layer
+
+
+def test_21_transfer_frozen_weights_stay_and_fine_tuned_weights_move():
+    X, y = data.load_digits()
+    src = y < 5
+    X_src, y_src = X[src][:300], y[src][:300]
+    X_tgt, y_tgt = X[~src][:50], y[~src][:50] - 5
+    hidden = Dense(32, seed=0)
+    source = Sequential([hidden, Activation("relu"), Dense(5, seed=1), Softmax()])
+    source.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(0.01))
+    source.fit(X_src, y_src, epochs=3, batch_size=32, seed=0)
+    results = {}
+    for trainable in (False, True):
+        layer = _copy_hidden(hidden, X, trainable)
+        W0, b0 = layer.params["W"].copy(), layer.params["b"].copy()
+        head = Dense(5, seed=2)
+        model = Sequential([layer, Activation("relu"), head, Softmax()])
+        model.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(0.01))
+        model.fit(X_tgt, y_tgt, epochs=5, batch_size=16, seed=0)
+        results[trainable] = (np.abs(layer.params["W"] - W0).max(), np.abs(layer.params["b"] - b0).max())
+        trainable_count = sum(lay.count_params() for lay in model.layers if lay.trainable)
+        assert trainable_count == (2245 if trainable else 165)
+    assert results[False] == (0.0, 0.0)                        # frozen: bit-for-bit unchanged
+    assert results[True][0] > 1e-3                             # fine-tuned: the hidden layer learns
+    assert np.array_equal(hidden.params["W"], _copy_hidden(hidden, X, False).params["W"])
+
+
+def test_21_frozen_layer_is_skipped_by_the_optimizer_even_with_gradients():
+    X, y = data.load_digits()
+    layer = Dense(8, seed=0)
+    model = Sequential([layer, Activation("relu"), Dense(10, seed=1), Softmax()])
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(0.5))
+    model.fit(X[:64], y[:64], epochs=1, seed=0)                  # build and move once
+    layer.trainable = False
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(0.5))
+    W0 = layer.params["W"].copy()
+    model.fit(X[:64], y[:64], epochs=3, seed=0)
+    assert np.abs(layer.grads["W"]).max() > 0                  # gradients were computed ...
+    assert np.array_equal(layer.params["W"], W0)               # ... but never applied
+
+
+def test_21_gan_toy_generator_finds_the_mean_and_spread_after_collapsing():
+    from nnlib import losses
+    rng = np.random.default_rng(0)
+    G = Dense(1, input_dim=1, seed=0)
+    G.params["W"][...], G.params["b"][...] = 1.0, 0.0
+    D = [Dense(16, input_dim=1, seed=1), Activation("tanh"), Dense(1, seed=2)]
+
+    def fwd(x):
+        for layer in D:
+            x = layer.forward(x)
+        return x
+
+    def bwd(g):
+        for layer in reversed(D):
+            g = layer.backward(g)
+        return g
+
+    fwd(np.zeros((1, 1)))
+    d_params = [layer.params[k] for layer in D for k in layer.params]
+    opt_D, opt_G = optimizers.Adam(0.01, beta1=0.5), optimizers.Adam(0.01, beta1=0.5)
+    ones, zeros = np.ones((64, 1)), np.zeros((64, 1))
+    a_trace, b_trace = [], []
+    for _ in range(1500):
+        real, fake = rng.normal(3.0, 0.5, (64, 1)), G.forward(rng.normal(size=(64, 1)))
+        logits = fwd(np.vstack([real, fake]))
+        bwd(losses.binary_cross_entropy_with_logits_grad(logits, np.vstack([ones, zeros])))
+        opt_D.step(d_params, [layer.grads[k] for layer in D for k in layer.grads])
+        logits = fwd(G.forward(rng.normal(size=(64, 1))))
+        G.backward(bwd(losses.binary_cross_entropy_with_logits_grad(logits, ones)))
+        opt_G.step([G.params["W"], G.params["b"]], [G.grads["W"], G.grads["b"]])
+        a_trace.append(abs(G.params["W"][0, 0]))
+        b_trace.append(G.params["b"][0])
+    assert abs(b_trace[-1] - 3.0) < 0.2 and abs(a_trace[-1] - 0.5) < 0.15
+    assert min(a_trace[200:300]) < 0.05                         # the collapse around step 250
