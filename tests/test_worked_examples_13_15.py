@@ -234,3 +234,118 @@ def test_14_batch_norm_rescues_a_deep_sigmoid_network():
     assert results[False]["val_accuracy"][-1] < 0.15
     assert results[False]["loss"][-1] == pytest.approx(np.log(10), abs=0.02)
     assert results[True]["val_accuracy"][-1] > 0.9
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 15: regularization
+# ----------------------------------------------------------------------------------------------
+def _moons_net(l2=0.0, dropout=0.0):
+    stack = []
+    for k in range(2):
+        stack += [Dense(32, l2=l2, seed=k), Activation("relu")]
+        if dropout:
+            stack.append(Dropout(dropout, seed=10 + k))
+    net = models.Sequential(stack + [Dense(1, l2=l2, seed=5), Activation("sigmoid")])
+    net.compile(loss="binary_cross_entropy", optimizer=optimizers.Adam(lr=0.01), metrics=["accuracy"])
+    return net
+
+
+def _moons():
+    return data.moons(n_per_class=20, noise=0.3, seed=1), data.moons(n_per_class=100, noise=0.3, seed=2)
+
+
+def test_15_overfitting_then_l2_dropout_and_early_stopping_cure_it():
+    (X, y), (Xv, yv) = _moons()
+    runs = {}
+    for name, kw in [("plain", {}), ("l2", {"l2": 0.003}), ("dropout", {"dropout": 0.3})]:
+        runs[name] = _moons_net(**kw).fit(X, y, epochs=300, batch_size=None, validation_data=(Xv, yv)).history
+    plain = runs["plain"]
+    assert int(np.argmin(plain["val_loss"])) + 1 == 54
+    assert min(plain["val_loss"]) == pytest.approx(0.287, abs=5e-4)
+    assert plain["loss"][-1] < 0.01 and plain["val_loss"][-1] == pytest.approx(1.976, abs=5e-3)
+    assert runs["l2"]["val_loss"][-1] == pytest.approx(0.370, abs=5e-3)
+    assert runs["dropout"]["val_loss"][-1] < 0.7
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=20, restore_best=True)
+    net = _moons_net()
+    hist = net.fit(X, y, epochs=300, batch_size=None, validation_data=(Xv, yv), callbacks=[stopper])
+    assert (stopper.best_epoch + 1, stopper.stopped_epoch + 1, len(hist.history["loss"])) == (54, 74, 74)
+    assert net.evaluate(Xv, yv)["loss"] == pytest.approx(min(plain["val_loss"]), abs=1e-9)
+
+
+def test_15_l2_step_by_hand_is_weight_decay():
+    unit = Dense(1, input_dim=2, l2=0.1)
+    unit.params["W"][...] = [[1.0], [-2.0]]
+    net = models.Sequential([unit])
+    net.compile(loss="mse", optimizer=optimizers.SGD(lr=0.1))
+    hist = net.fit(np.array([[1.0, 1.0]]), np.zeros((1, 1)), epochs=1, batch_size=None)
+    assert hist.history["loss"][0] == pytest.approx(1.5)                  # 1 + 0.1 · (1 + 4)
+    assert unit.params["W"][:, 0] == pytest.approx([1.18, -1.76])         # (1 − 2αλ) w − α·[−2, −2]
+
+
+def test_15_dropout_rate_03_coin_toss_scaling_and_test_time():
+    drop = Dropout(0.3, seed=1)
+    counts = np.array([np.sum(drop.forward(np.ones((1, 100)), training=True) == 0) for _ in range(1000)])
+    assert counts.mean() == pytest.approx(30, abs=1)                      # the notes' 30 of 100
+    assert counts[:10].tolist() == [30, 27, 39, 33, 30, 23, 31, 29, 34, 27]
+    out = Dropout(0.3, seed=0).forward(np.ones((1, 10)), training=True)
+    assert set(np.round(out[0], 4)) <= {0.0, 1.4286}
+    h = np.array([[0.5, -1.2, 2.0, 0.0, 3.3]])
+    d = Dropout(0.3, seed=0)
+    samples = np.concatenate([d.forward(h, training=True) for _ in range(20000)])
+    assert samples.mean(axis=0) == pytest.approx(h[0], abs=0.04)          # expected value preserved
+    assert not np.allclose((samples * 0.7).mean(axis=0), h[0], atol=0.1)  # without the scaling it is 0.7 h
+    assert np.array_equal(d.forward(h, training=False), h)                # off at test time
+
+
+def _shift(images, dy, dx):
+    out = np.zeros_like(images)
+    H, W = images.shape[1:]
+    out[:, max(dy, 0):H + min(dy, 0), max(dx, 0):W + min(dx, 0)] = \
+        images[:, max(-dy, 0):H + min(-dy, 0), max(-dx, 0):W + min(-dx, 0)]
+    return out
+
+
+def test_15_shift_augmentation_makes_digits_robust_to_shifts():
+    img = np.arange(1.0, 10.0).reshape(1, 3, 3)
+    assert _shift(img, 0, 1)[0].tolist() == [[0, 1, 2], [0, 4, 5], [0, 7, 8]]
+    assert _shift(img, -1, 0)[0].tolist() == [[4, 5, 6], [7, 8, 9], [0, 0, 0]]
+    X, y = data.load_digits()
+    D_tr, D_val, d_tr, d_val = data.train_val_split(X, y, val_fraction=0.25, seed=0, stratify=True)
+    few = np.concatenate([np.flatnonzero(d_tr == k)[:15] for k in range(10)])
+    imgs, labels = D_tr[few].reshape(-1, 8, 8), d_tr[few]
+    moves = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
+    aug = np.concatenate([_shift(imgs, dy, dx) for dy, dx in moves])
+    V = D_val.reshape(-1, 8, 8)
+    V_shift = np.concatenate([_shift(V, 0, 1), _shift(V, 1, 0)]).reshape(-1, 64)
+    acc = {}
+    for name, A, B in [("plain", imgs, labels), ("aug", aug, np.tile(labels, 5))]:
+        net = models.Sequential([Dense(32, seed=0), Activation("relu"), Dense(10, seed=1), Softmax()])
+        net.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(lr=0.01), metrics=["accuracy"])
+        net.fit(A.reshape(len(A), -1), B, epochs=40, batch_size=32, seed=0)
+        acc[name] = (net.evaluate(D_val, d_val)["accuracy"], net.evaluate(V_shift, np.tile(d_val, 2))["accuracy"])
+    assert acc["plain"][1] < 0.5 < 0.8 < acc["aug"][1]
+    assert abs(acc["plain"][0] - acc["aug"][0]) < 0.03
+
+
+def _imbalanced(seed):
+    X0, _ = data.blobs(n_per_class=700, centers=np.array([[0.0, 0.0]]), std=1.0, seed=seed)
+    X1, _ = data.blobs(n_per_class=50, centers=np.array([[2.0, 1.5]]), std=1.0, seed=seed + 100)
+    return np.vstack([X0, X1]), np.concatenate([np.zeros(700, dtype=int), np.ones(50, dtype=int)])
+
+
+def test_15_class_weights_5_70_raise_minority_recall():
+    X, y = _imbalanced(0)
+    Xv, yv = _imbalanced(1)
+    counts = np.bincount(y)
+    assert counts[0] / counts[1] == 70 / 5
+    assert {k: len(y) / (2 * counts[k]) for k in (0, 1)} == pytest.approx({0: 0.5357, 1: 7.5}, abs=5e-5)
+    recall = {}
+    for cw in (None, {0: 5, 1: 70}):
+        net = models.Sequential([Dense(8, seed=0), Activation("relu"), Dense(1, seed=1), Activation("sigmoid")])
+        net.compile(loss="binary_cross_entropy", optimizer=optimizers.Adam(lr=0.01), metrics=["accuracy"],
+                    class_weight=cw)
+        net.fit(X, y, epochs=100, batch_size=None)
+        p = (net.predict(Xv)[:, 0] > 0.5).astype(int)
+        recall[cw is not None] = (np.mean(p[yv == 1] == 1), np.mean(p == yv))
+    assert recall[False] == pytest.approx((0.52, 0.961), abs=1e-3)
+    assert recall[True] == pytest.approx((0.82, 0.892), abs=1e-3)
