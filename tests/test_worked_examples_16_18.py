@@ -198,3 +198,99 @@ def test_17_the_search_winner_is_optimistic():
     measured = np.random.default_rng(0).binomial(90, 0.85, size=(1000, 16)) / 90
     assert measured.mean() == pytest.approx(0.850, abs=5e-4)
     assert measured.max(axis=1).mean() == pytest.approx(0.913, abs=5e-4)
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 18: models the Keras way (notes 000, the two-input two-output functional model)
+# ----------------------------------------------------------------------------------------------
+def _notes_model():
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Input, Model
+    inp1, inp2 = Input(11, name="inp1"), Input(5, name="inp2")
+    h1 = Activation("relu")(Dense(16, seed=0, name="h1")(inp1))
+    h2 = Activation("relu")(Dense(4, seed=1, name="h2")(h1))
+    h3 = Activation("relu")(Dense(4, seed=2, name="h3")(inp2))
+    out1 = Softmax(name="out1")(Dense(4, seed=3, name="out1_dense")(h2))
+    out2 = Dense(1, seed=4, name="out2")(h3)
+    model = Model(inputs=[inp1, inp2], outputs=[out1, out2])
+    return model.compile(loss=["categorical_cross_entropy", "mse"], optimizer=optimizers.Adam(lr=0.01))
+
+
+def _shared_trunk_model():
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Input, Model
+    x = Input(11, name="x")
+    t = Activation("relu")(Dense(16, seed=0, name="trunk1")(x))
+    t = Activation("relu")(Dense(4, seed=1, name="trunk2")(t))
+    head1 = Softmax(name="class_head")(Dense(4, seed=3, name="class_dense")(t))
+    head2 = Dense(1, seed=4, name="value_head")(t)
+    model = Model(inputs=[x], outputs=[head1, head2])
+    return model.compile(loss=["categorical_cross_entropy", "mse"], optimizer=optimizers.Adam(lr=0.01))
+
+
+def _two_input_data(n=50):
+    rng = np.random.default_rng(18)
+    teacher = rng.normal(size=(11, 4))
+    X1, X2 = rng.normal(size=(n, 11)), rng.normal(size=(n, 5))
+    y1 = (X1 @ teacher + 0.5 * rng.normal(size=(n, 4))).argmax(axis=1)
+    y2 = (np.sin(X2[:, 0]) + 0.5 * X2[:, 1] * X2[:, 2] + 0.1 * rng.normal(size=n))[:, None]
+    return X1, X2, y1, y2
+
+
+def _layer(model, name):
+    return next(layer for layer in model.layers if layer.name == name)
+
+
+def test_18_parameter_counts_of_the_notes_model_match_the_hand_formula():
+    from nnlib.layers import Dense
+    model = _notes_model()
+    hand = {"h1": (11 + 1) * 16, "h2": (16 + 1) * 4, "out1_dense": (4 + 1) * 4, "h3": (5 + 1) * 4,
+            "out2": (4 + 1) * 1}
+    assert hand == {"h1": 192, "h2": 68, "out1_dense": 20, "h3": 24, "out2": 5}
+    counts = {layer.name: layer.count_params() for layer in model.layers if isinstance(layer, Dense)}
+    assert counts == hand
+    assert model.count_params() == sum(hand.values()) == 309
+    assert "Total trainable parameters: 309" in model.summary()
+    assert _shared_trunk_model().count_params() == 192 + 68 + 20 + 5
+
+
+def test_18_the_model_loss_is_J1_plus_J2():
+    model = _notes_model()
+    X1, X2, y1, y2 = _two_input_data()
+    p1, yhat2 = model.predict([X1, X2])
+    J1 = -np.mean(np.log(p1[np.arange(len(y1)), y1]))
+    J2 = np.mean((yhat2 - y2) ** 2)
+    report = model.evaluate([X1, X2], [y1, y2])
+    assert report["out1_loss"] == pytest.approx(J1, rel=1e-12)
+    assert report["out2_loss"] == pytest.approx(J2, rel=1e-12)
+    assert report["loss"] == pytest.approx(J1 + J2, rel=1e-12)
+
+
+def test_18_in_the_notes_model_each_branch_feels_only_its_own_head():
+    from nnlib.gradcheck import numerical_gradient
+    model = _notes_model()
+    X1, X2, y1, y2 = _two_input_data()
+    heads = lambda: model.evaluate([X1, X2], [y1, y2])
+    for name, own, other in (("h1", "out1_loss", "out2_loss"), ("h3", "out2_loss", "out1_loss")):
+        W = _layer(model, name).params["W"]
+        assert np.all(numerical_gradient(lambda: heads()[other], W) == 0.0)
+        assert np.abs(numerical_gradient(lambda: heads()[own], W)).max() > 1e-3
+
+
+def test_18_a_shared_weight_gets_the_sum_of_both_heads_gradients():
+    from nnlib.gradcheck import numerical_gradient
+    from nnlib.models import check_model
+    model = _shared_trunk_model()
+    X1, _, y1, _ = _two_input_data()
+    y2 = (np.sin(X1[:, 0]) + 0.5 * X1[:, 1] * X1[:, 2])[:, None]
+    W = _layer(model, "trunk1").params["W"]
+    dJ1 = numerical_gradient(lambda: model.evaluate([X1], [y1, y2])["class_head_loss"], W)
+    dJ2 = numerical_gradient(lambda: model.evaluate([X1], [y1, y2])["value_head_loss"], W)
+    saved = model.get_weights()
+    model.train_step([X1], [y1, y2])
+    dL = _layer(model, "trunk1").grads["W"].copy()
+    model.set_weights(saved)
+    assert np.abs(dJ1).min() > 0 and np.abs(dJ2).max() > 1e-3     # both heads pull on the trunk
+    assert dL == pytest.approx(dJ1 + dJ2, abs=1e-8)
+    assert not np.allclose(dL, dJ1, atol=1e-4) and not np.allclose(dL, dJ2, atol=1e-4)
+    assert check_model(model, [X1], [y1, y2]).ok
