@@ -28,6 +28,7 @@ c.CourseDirectory.feedback_directory = "feedback"
 # Releasing and collecting go through an exchange folder inside the course (no system folder
 # needed); on a shared JupyterHub point this at the hub's exchange instead.
 c.Exchange.root = os.path.join(here, "exchange")
+os.makedirs(c.Exchange.root, exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 
 

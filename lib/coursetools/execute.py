@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from coursetools.pytest_plugin import SINGLE_THREAD
+
 
 def execute(path, timeout=120):
     """Run the notebook at ``path`` and write it back with its outputs; return the seconds taken."""
@@ -24,6 +26,7 @@ def execute(path, timeout=120):
     # whatever back end the calling shell asks for
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["NNLIB_QUIET"] = "1"  # no progress lines: nbval runs quiet too
+    os.environ.update(SINGLE_THREAD)  # the same arithmetic on every machine, as under nbval
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

@@ -3,6 +3,8 @@
 * Notebook kernels started by nbval and by the grading tests must not inherit a matplotlib back
   end from the calling shell: they use Jupyter's inline one, as in JupyterLab, so their figure
   outputs match the committed lectures. The test process itself draws with Agg.
+* Kernels do their linear algebra on one thread (SINGLE_THREAD), as when the lectures were
+  executed, so that results print the same on any machine.
 * The time of each lecture's cells is added up; the slowest lectures are listed at the end of the
   run, and the run fails if a lecture goes over its budget (COURSE.md: "each runs top to bottom in
   seconds").
@@ -15,9 +17,14 @@ from pathlib import Path
 
 import matplotlib
 
+#: Linear algebra on one thread in notebook kernels: sums are then added in the same order on
+#: every machine whatever its number of cores, so printed results match the committed outputs.
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
 os.environ.pop("MPLBACKEND", None)
 matplotlib.use("Agg")
 os.environ.setdefault("NNLIB_QUIET", "1")
+os.environ.update(SINGLE_THREAD)
 
 
 def lecture_budget(name):
