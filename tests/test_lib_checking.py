@@ -150,3 +150,16 @@ def test_summary_counts_checks(capsys):
 def test_a_function_that_is_not_callable_is_explained():
     with pytest.raises(CheckFailed, match="should be a function"):
         Checker("softmax", None)
+
+
+def test_tampering_with_numpy_or_the_checks_is_detected(monkeypatch):
+    import nnlib.checking as checking
+    import nnlib.comparison as comparison
+    assert checking.tampering() == []
+    monkeypatch.setattr(np, "exp", lambda x: x)
+    monkeypatch.setattr(comparison, "compare", lambda *a, **k: (True, ""))
+    assert checking.tampering() == ["numpy.exp", "nnlib.comparison.compare"]
+    check = Checker("sigmoid", stable_sigmoid, points=2, reference=act.sigmoid)
+    check.values((np.zeros(2),))
+    with pytest.raises(CheckFailed, match="tampering detected: numpy.exp, nnlib.comparison.compare were replaced"):
+        check.score()

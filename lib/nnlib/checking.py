@@ -46,6 +46,9 @@ import warnings
 
 import numpy as np
 
+from nnlib import comparison as _comparison
+from nnlib.comparison import compare as _compare, describe, shape_of as _shape_of
+
 __all__ = ["CheckFailed", "Checker", "summary", "reset", "describe"]
 
 # Parts of nnlib a student may use freely; everything else in nnlib is a reference answer.
@@ -56,7 +59,6 @@ _setprofile = sys.setprofile  # our own references, taken at import time
 _getprofile = sys.getprofile
 _asarray = np.asarray
 _ndarray = np.ndarray
-_isnan, _isinf = math.isnan, math.isinf
 
 
 # ----------------------------------------------------------------------------------------------
@@ -86,6 +88,7 @@ def _snapshot():
 
 _WATCHED, _SNAPSHOT = _snapshot()
 _SELF = {}  # this module's own public objects, filled in at the end of the module
+_COMPARISON = {name: getattr(_comparison, name) for name in _comparison.__all__}
 
 # Where the grading run wants signed verdicts (set by coursetools.autograde; absent elsewhere).
 # Both are removed from the environment so that code run later in the kernel cannot read them.
@@ -101,6 +104,8 @@ def tampering():
     module = sys.modules.get(__name__)
     changed += [f"{__name__}.{name}" for name, obj in _SELF.items()
                 if module is None or getattr(module, name, None) is not obj]
+    changed += [f"nnlib.comparison.{name}" for name, obj in _COMPARISON.items()
+                if getattr(_comparison, name, None) is not obj]
     return changed
 
 
@@ -124,69 +129,6 @@ class CheckFailed(AssertionError):
     def _render_traceback_(self):  # IPython hook: show the message, not the test's source lines
         return [f"CheckFailed: {line}" if i == 0 else line
                 for i, line in enumerate(str(self).splitlines())]
-
-
-# ----------------------------------------------------------------------------------------------
-# Describing values for messages
-# ----------------------------------------------------------------------------------------------
-def describe(x, max_items=8):
-    """A short, readable description of a value for a message: arrays show shape and entries."""
-    if isinstance(x, _ndarray):
-        if x.size <= max_items:
-            body = np.array2string(x, precision=6, separator=", ", suppress_small=False)
-            return f"array({body})" + (f" of shape {x.shape}" if x.ndim > 1 else "")
-        flat = ", ".join(f"{v:.6g}" for v in x.ravel()[:4].tolist())
-        return f"array of shape {x.shape}, dtype {x.dtype} (first entries {flat}, …)"
-    if isinstance(x, float):
-        return f"{x:.10g}"
-    if isinstance(x, (list, tuple)) and len(x) > max_items:
-        return f"{type(x).__name__} of length {len(x)}"
-    return repr(x)
-
-
-def _shape_of(x):
-    return tuple(x.shape) if isinstance(x, _ndarray) else tuple(_asarray(x).shape)
-
-
-def _flat_floats(x):
-    """Flatten an array-like into a list of Python floats (no numpy functions involved)."""
-    arr = x if isinstance(x, _ndarray) else _asarray(x)
-    out = arr.ravel().tolist() if isinstance(arr, _ndarray) else [arr]
-    return [float(v) for v in out]
-
-
-def _compare(received, expected, rtol, atol):
-    """Compare two array-likes. Returns (ok, problem) where problem explains the first failure."""
-    try:
-        r_shape = _shape_of(received)
-    except Exception:  # not convertible to an array at all
-        return False, f"received {describe(received)} of type {type(received).__name__}, " \
-                      f"expected an array of shape {_shape_of(expected)}"
-    e_shape = _shape_of(expected)
-    if r_shape != e_shape:
-        return False, f"wrong shape: expected {e_shape}, received {r_shape}"
-    try:
-        r, e = _flat_floats(received), _flat_floats(expected)
-    except (TypeError, ValueError):
-        return False, f"received values that are not numbers: {describe(received)}"
-    worst, worst_err = None, -1.0
-    for i, (a, b) in enumerate(zip(r, e)):
-        if math.isnan(a) and not math.isnan(b):
-            err = math.inf
-        elif math.isnan(b):
-            err = 0.0 if math.isnan(a) else math.inf
-        elif math.isinf(a) or math.isinf(b):
-            err = 0.0 if a == b else math.inf
-        else:
-            err = abs(a - b) - (atol + rtol * abs(b))
-        if err > worst_err:
-            worst, worst_err = i, err
-    if worst is None or worst_err <= 0:
-        return True, ""
-    index = tuple(int(k) for k in np.unravel_index(worst, e_shape)) if e_shape else ()
-    a, b = r[worst], e[worst]
-    return False, (f"worst entry at index {index}: expected {b:.10g}, received {a:.10g} "
-                   f"(error {abs(a - b) if not (_isnan(a) or _isinf(a)) else a:.3g})")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -450,4 +392,4 @@ def reset():
 
 
 _SELF.update({name: globals()[name] for name in ("Checker", "CheckFailed", "summary", "tampering",
-                                                 "_compare", "_call", "_sign_verdict")})
+                                                 "_compare", "_call", "_sign_verdict", "describe")})
