@@ -249,18 +249,26 @@ def grade_student(assignment, student, root=course.ROOT):
                NNLIB_GRADING_TAG=tag)
     env.pop("MPLBACKEND", None)
     start = time.perf_counter()
-    proc = subprocess.Popen([str(course.BIN / "nbgrader"), "autograde", assignment, "--student",
-                             student, "--force",
-                             f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"], cwd=scratch,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, preexec_fn=_limits())
-    try:
-        log, _ = proc.communicate(timeout=limit("GRADING_SECONDS_PER_STUDENT"))
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and its process group
-        log, _ = proc.communicate()
-        timed_out = True
+    # nbgrader's output goes to a file, not a pipe: a process the submission leaves behind could
+    # hold a pipe open for ever
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as out:
+        proc = subprocess.Popen([str(course.BIN / "nbgrader"), "autograde", assignment,
+                                 "--student", student, "--force",
+                                 f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"],
+                                cwd=scratch, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True, preexec_fn=_limits())
+        try:
+            proc.wait(timeout=limit("GRADING_SECONDS_PER_STUDENT"))
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and its process group
+            except ProcessLookupError:
+                pass
+            proc.wait()
+            timed_out = True
+        out.seek(0)
+        log = out.read()
     leftovers = _kill_tagged(tag)  # the kernel and anything the student's code started
     seconds = time.perf_counter() - start
     autograded = scratch / "autograded" / student / assignment
@@ -268,6 +276,9 @@ def grade_student(assignment, student, root=course.ROOT):
               "log": log[-20000:]}
     if leftovers:
         notes.append(f"{leftovers} process(es) left running by the submission were stopped")
+    if "Interrupting kernel" in log:
+        notes.append(f"a cell ran past {limit('GRADING_CELL_SECONDS')} s, was interrupted and "
+                     f"counts as an error")
     if timed_out:
         result.update(status="not graded", reason=f"grading took longer than "
                       f"{limit('GRADING_SECONDS_PER_STUDENT')} s and was stopped")
@@ -291,11 +302,13 @@ def grade_student(assignment, student, root=course.ROOT):
 def _salvage_isolated(assignment, student, root, env):
     """Run ``salvage`` in a child process under the same limits; return its one-line note."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "coursetools.grading", "salvage", assignment,
-                               student], cwd=root, env=env, capture_output=True, text=True,
-                              timeout=limit("GRADING_SECONDS_PER_STUDENT"), preexec_fn=_limits(),
-                              start_new_session=True)
-        lines = [l for l in proc.stdout.splitlines() if l.startswith("partly run:")]
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as out:
+            subprocess.run([sys.executable, "-m", "coursetools.grading", "salvage", assignment,
+                            student], cwd=root, env=env, stdout=out, stderr=subprocess.DEVNULL,
+                           timeout=limit("GRADING_SECONDS_PER_STUDENT"), preexec_fn=_limits(),
+                           start_new_session=True)
+            out.seek(0)
+            lines = [l for l in out.read().splitlines() if l.startswith("partly run:")]
         return lines[-1] if lines else "could not run it partly"
     except subprocess.TimeoutExpired:
         return "could not run it partly (time limit)"
