@@ -133,7 +133,7 @@ def torch_step(D, H, K, X, y):
         loss = loss_fn(net(Xt), yt)
         loss.backward()
         opt.step()
-        return float(loss)
+        return float(loss.detach())
     return step
 
 
