@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import time
 
-import nbformat
 import pytest
 
-from coursetools import course
+from _grading import grade_all, output_text, replace_answers
 
 A = "ex06_optimizers_regularization"
 NB = f"{A}.ipynb"
@@ -156,42 +155,24 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
 }
 
 
-def _answers(nb, replacements):
-    out = nbformat.reads(nbformat.writes(nb), as_version=4)
-    for cell in out.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in replacements:
-            cell.source = replacements[gid].strip()
-    return out
-
-
 def _outputs(root, student, grade_id):
-    nb = nbformat.read(root / "autograded" / student / A / NB, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    return "\n".join(o.get("text", "") + o.get("evalue", "") for o in cell.outputs)
+    return output_text(root, student, A, grade_id)
 
 
 @pytest.fixture(scope="module")
 def graded(course_copy):
-    root = course_copy
-    course.generate(A, root=root)
-    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
-    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
-    perfect = course.fill_with_solutions(released, solution)
     submissions = {
-        "perfect": perfect,
-        "untouched": released,
-        "mistakes": _answers(perfect, MISTAKES),
-        "hardcoded": _answers(perfect, HARDCODED),
-        "library": _answers(perfect, LIBRARY),
+        "perfect": lambda released, perfect: perfect,
+        "untouched": lambda released, perfect: released,
+        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
+        "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
+        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
     }
-    for student, nb in submissions.items():
-        course.submit(student, A, {NB: nb}, root=root)
     start = time.perf_counter()
-    course.autograde(A, root=root)
+    scores = grade_all(course_copy, A, submissions)
     seconds = time.perf_counter() - start
-    print(f"autograde of {len(submissions)} submissions: {seconds:.1f} s")
-    return root, course.scores(A, root=root)
+    print(f"generate and autograde of {len(submissions)} submissions: {seconds:.1f} s")
+    return course_copy, scores
 
 
 def test_solution_scores_full_marks(graded):
