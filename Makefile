@@ -12,8 +12,9 @@ JOBS   ?= 2
 
 .PHONY: lab test setup generate bench clean release collect autograde feedback grades demo
 
+# (JupyterLab refuses to run as root unless told; containers often run as root.)
 lab: $(STAMP)
-	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab lectures/00_course_map.ipynb
+	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" lectures/00_course_map.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile

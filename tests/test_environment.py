@@ -58,3 +58,12 @@ def test_ci_runs_the_readme_test_command():
 
 def test_python_is_new_enough():
     assert sys.version_info >= (3, 10)
+
+
+def test_lab_serves_the_whole_course_and_opens_the_course_map():
+    """`make lab` must serve the repository's root (so the map's links to exercises/ work) and
+    open the course map; given only a file, Jupyter would serve that file's folder instead."""
+    proc = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
+    command = proc.stdout.strip().splitlines()[-1]
+    assert f'--ServerApp.root_dir="{ROOT}"' in command, command
+    assert command.split("--ServerApp.root_dir")[1].split()[1] == "lectures/00_course_map.ipynb"
