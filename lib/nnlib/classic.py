@@ -35,6 +35,17 @@ def _check_xy(X, d, name):
     return X, d
 
 
+def _start(X, w0, b0, eta, name):
+    """Starting weights (zeros if ``w0`` is None) and bias of a single unit, checked against X."""
+    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+    if w.shape != (X.shape[1],):
+        raise ValueError(f"{name}: w0 must have shape ({X.shape[1]},) to match X {X.shape}, "
+                         f"got {w.shape}")
+    if not eta > 0:
+        raise ValueError(f"{name}: the learning rate eta must be > 0, got {eta}")
+    return w, float(b0)
+
+
 def perceptron_predict(X, w, b):
     """Output of a perceptron: y = 1 if wᵀx + b ≥ 0 else 0, for every row x of ``X``.
 
@@ -98,13 +109,7 @@ def perceptron_train(X, d, w0=None, b0=0.0, eta=1.0, max_epochs=100):
     Returns a ``PerceptronResult`` whose ``trace`` lists every step.
     """
     X, d = _check_xy(X, d, "perceptron_train")
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"perceptron_train: w0 must have shape ({X.shape[1]},) to match X "
-                         f"{X.shape}, got {w.shape}")
-    if not eta > 0:
-        raise ValueError(f"perceptron_train: the learning rate eta must be > 0, got {eta}")
-    b = float(b0)
+    w, b = _start(X, w0, b0, eta, "perceptron_train")
     trace = []
     for epoch in range(1, max_epochs + 1):
         errors = 0
@@ -193,13 +198,7 @@ def delta_rule_train(X, d, w0=None, b0=0.0, eta=0.1, epochs=10):
     Lecture 05.
     """
     X, d = _check_x_targets(X, d, "delta_rule_train")
-    w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
-    if w.shape != (X.shape[1],):
-        raise ValueError(f"delta_rule_train: w0 must have shape ({X.shape[1]},) to match X "
-                         f"{X.shape}, got {w.shape}")
-    if not eta > 0:
-        raise ValueError(f"delta_rule_train: the learning rate eta must be > 0, got {eta}")
-    b = float(b0)
+    w, b = _start(X, w0, b0, eta, "delta_rule_train")
     trace = []
     for epoch in range(1, epochs + 1):
         for i, (x, target) in enumerate(zip(X, d), start=1):
