@@ -1,7 +1,9 @@
 # The course's two commands are `make lab` and `make test`; the rest are instructor steps.
 # Every target sets up the environment first, and only when something changed.
 
-PYTHON ?= python3
+# Python 3.11 or newer (numpy 2.4, matplotlib 3.11, IPython 9 and nbgrader 0.9.6 need it): python3
+# when it is new enough, else the newest python3.1x on PATH. Override with make PYTHON=/path/to/python.
+PYTHON ?= $(firstword $(foreach p,python3 python3.14 python3.13 python3.12 python3.11,$(if $(shell $(p) -c 'import sys; print(int(sys.version_info >= (3, 11)))' 2>/dev/null | grep 1),$(p))) python3)
 VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -23,7 +25,7 @@ setup: $(STAMP)
 
 # (Re)install only when the pins or the library's packaging change.
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed, found " + sys.version.split()[0])'
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (numpy 2.4, matplotlib 3.11, IPython 9 and nbgrader 0.9.6 require it), found " + sys.version.split()[0] + ": install one, or run make PYTHON=/path/to/python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .

@@ -57,7 +57,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_python_is_new_enough():
-    assert sys.version_info >= (3, 10)
+    assert sys.version_info >= (3, 11)
 
 
 def test_lab_serves_the_whole_course_and_opens_the_course_map():
