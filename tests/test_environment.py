@@ -1,6 +1,7 @@
 """The environment the two commands build: pinned, installed as pinned, and not rebuilt needlessly."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -63,7 +64,9 @@ def test_python_is_new_enough():
 def test_lab_serves_the_whole_course_and_opens_the_course_map():
     """`make lab` must serve the repository's root (so the map's links to exercises/ work) and
     open the course map; given only a file, Jupyter would serve that file's folder instead."""
-    proc = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True)
-    command = proc.stdout.strip().splitlines()[-1]
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    proc = subprocess.run(["make", "--no-print-directory", "-n", "lab"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    command = next(l for l in proc.stdout.splitlines() if "jupyter lab" in l)
     assert f'--ServerApp.root_dir="{ROOT}"' in command, command
     assert command.split("--ServerApp.root_dir")[1].split()[1] == "lectures/00_course_map.ipynb"
