@@ -8,6 +8,7 @@ student would see under a test cell.
 from __future__ import annotations
 
 import textwrap
+import time
 
 import nbformat
 
@@ -50,8 +51,33 @@ def grade_all(root, assignment, submissions):
     perfect = course.fill_with_solutions(released, solution)
     for student, make in submissions.items():
         course.submit(student, assignment, {name: make(released, perfect)}, root=root)
+    start = time.perf_counter()
     course.autograde(assignment, root=root)
+    print(f"autograde of {len(submissions)} submissions of {assignment}: "
+          f"{time.perf_counter() - start:.1f} s")
     return course.scores(assignment, root=root)
+
+
+def assert_full_marks(scores, total, points=None):
+    """The instructor's solution ("perfect") earns every point (per cell too, if ``points``)."""
+    assert scores["perfect"]["max"] == total
+    assert scores["perfect"]["total"] == total, scores["perfect"]["cells"]
+    if points is not None:
+        assert scores["perfect"]["cells"] == points
+
+
+def assert_untouched_scores_zero(scores):
+    """The released notebook handed in as it is ("untouched") earns nothing."""
+    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+
+
+def assert_designed(root, scores, assignment, student, expected, hints=(), **approx):
+    """``student`` scores exactly ``expected`` cell by cell, and each hint {grade_id: text} shows
+    under its cell in the autograded notebook."""
+    import pytest
+    assert scores[student]["cells"] == pytest.approx(expected, **approx)
+    for gid, hint in dict(hints).items():
+        assert hint in output_text(root, student, assignment, gid), (student, gid)
 
 
 def output_text(root, student, assignment, gid):

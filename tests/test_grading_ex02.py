@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import grade_all, output_text, replace_answers
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
+                      output_text, replace_answers)
 
 A = "ex02_perceptron"
 POINTS = {"test_perceptron_output": 2, "test_perceptron_step": 3, "test_perceptron_train": 4,
@@ -155,22 +156,15 @@ def graded(course_copy):
 
 
 def test_solution_scores_full_marks(graded):
-    _, scores = graded
-    assert scores["perfect"]["max"] == sum(POINTS.values()) == 16
-    assert scores["perfect"]["cells"] == POINTS
-    assert scores["perfect"]["total"] == 16
+    assert_full_marks(graded[1], 16, POINTS)
 
 
 def test_untouched_notebook_scores_zero(graded):
-    _, scores = graded
-    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+    assert_untouched_scores_zero(graded[1])
 
 
 def test_planted_mistakes_score_the_designed_marks_and_show_their_hints(graded):
-    root, scores = graded
-    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES)
-    for gid, hint in MISTAKE_HINTS.items():
-        assert hint in output_text(root, "mistakes", A, gid), gid
+    assert_designed(*graded, A, "mistakes", MISTAKE_SCORES, MISTAKE_HINTS)
 
 
 def test_hard_coded_visible_answers_earn_no_hidden_points(graded):

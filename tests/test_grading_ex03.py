@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import grade_all, output_text, replace_answers
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
+                      output_text, replace_answers)
 
 A = "ex03_forward_and_losses"
 POINTS = {"test_dense_forward": 3, "test_forward_2layer": 3, "test_mse": 2,
@@ -141,22 +142,15 @@ def graded(course_copy):
 
 
 def test_solution_scores_full_marks(graded):
-    _, scores = graded
-    assert scores["perfect"]["max"] == sum(POINTS.values()) == 18
-    assert scores["perfect"]["cells"] == POINTS
-    assert scores["perfect"]["total"] == 18
+    assert_full_marks(graded[1], 18, POINTS)
 
 
 def test_untouched_notebook_scores_zero(graded):
-    _, scores = graded
-    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+    assert_untouched_scores_zero(graded[1])
 
 
 def test_planted_mistakes_score_the_designed_marks_and_show_their_hints(graded):
-    root, scores = graded
-    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES, abs=0.005)
-    for gid, hint in MISTAKE_HINTS.items():
-        assert hint in output_text(root, "mistakes", A, gid), gid
+    assert_designed(*graded, A, "mistakes", MISTAKE_SCORES, MISTAKE_HINTS, abs=0.005)
 
 
 def test_forgotten_bias_costs_marks_where_the_layer_is_used(graded):

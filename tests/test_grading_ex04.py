@@ -13,7 +13,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from _grading import grade_all, output_text, replace_answers, solution_source
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
+                      output_text, replace_answers, solution_source)
 
 A = "ex04_backprop"
 POINTS = {"test_backprop_222": 5, "test_train_222": 2, "test_mlp_gradients": 8,
@@ -205,22 +206,15 @@ def graded(course_copy):
 
 
 def test_solution_scores_full_marks(graded):
-    _, scores = graded
-    assert scores["perfect"]["max"] == sum(POINTS.values()) == 20
-    assert scores["perfect"]["cells"] == POINTS
-    assert scores["perfect"]["total"] == 20
+    assert_full_marks(graded[1], 20, POINTS)
 
 
 def test_untouched_notebook_scores_zero(graded):
-    _, scores = graded
-    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+    assert_untouched_scores_zero(graded[1])
 
 
 def test_planted_mistakes_score_the_designed_marks_and_show_their_hints(graded):
-    root, scores = graded
-    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES)
-    for gid, hint in MISTAKE_HINTS.items():
-        assert hint in output_text(root, "mistakes", A, gid), gid
+    assert_designed(*graded, A, "mistakes", MISTAKE_SCORES, MISTAKE_HINTS)
 
 
 def test_one_sided_differences_are_caught_and_spoil_the_checker(graded):

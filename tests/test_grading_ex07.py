@@ -8,11 +8,11 @@ library's own cells and clipping (0 for those functions).
 """
 from __future__ import annotations
 
-import time
 
 import pytest
 
-from _grading import grade_all, output_text, replace_answers
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
+                      output_text, replace_answers)
 
 A = "ex07_recurrent"
 NB = f"{A}.ipynb"
@@ -136,29 +136,19 @@ def graded(course_copy):
         "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
         "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
     }
-    start = time.perf_counter()
-    scores = grade_all(course_copy, A, submissions)
-    seconds = time.perf_counter() - start
-    print(f"generate and autograde of {len(submissions)} submissions: {seconds:.1f} s")
-    return course_copy, scores
+    return course_copy, grade_all(course_copy, A, submissions)
 
 
 def test_solution_scores_full_marks(graded):
-    _, scores = graded
-    assert scores["perfect"]["max"] == 14
-    assert scores["perfect"]["total"] == 14, scores["perfect"]["cells"]
+    assert_full_marks(graded[1], 14)
 
 
 def test_untouched_student_notebook_scores_zero(graded):
-    _, scores = graded
-    assert scores["untouched"]["total"] == 0, scores["untouched"]["cells"]
+    assert_untouched_scores_zero(graded[1])
 
 
 def test_planted_mistakes_score_the_designed_marks_with_their_hints(graded):
-    root, scores = graded
-    assert scores["mistakes"]["cells"] == pytest.approx(MISTAKE_SCORES)
-    for grade_id, hint in MISTAKE_HINTS.items():
-        assert hint in _outputs(root, "mistakes", grade_id), grade_id
+    assert_designed(*graded, A, "mistakes", MISTAKE_SCORES, MISTAKE_HINTS)
 
 
 def test_hardcoded_visible_answers_earn_no_hidden_points(graded):
