@@ -20,7 +20,8 @@ __all__ = ["PerceptronStep", "PerceptronResult", "perceptron_predict", "perceptr
            "CompetitiveStep", "CompetitiveResult", "competitive_train"]
 
 
-def _check_xy(X, d, name):
+def _check_x_targets(X, d, name):
+    """X (n, m) finite floats and real-valued targets d (n,)."""
     X = np.asarray(X, dtype=float)
     d = np.asarray(d, dtype=float)
     if X.ndim != 2:
@@ -28,8 +29,14 @@ def _check_xy(X, d, name):
     if d.shape != (X.shape[0],):
         raise ValueError(f"{name}: d must have shape ({X.shape[0]},) to match X {X.shape}, "
                          f"got shape {d.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name}: X contains NaN or infinite values")
+    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(d))):
+        raise ValueError(f"{name}: X or d contains NaN or infinite values")
+    return X, d
+
+
+def _check_xy(X, d, name):
+    """X (n, m) finite floats and desired outputs d (n,) that are 0 or 1."""
+    X, d = _check_x_targets(X, d, name)
     if not np.all(np.isin(d, (0.0, 1.0))):
         raise ValueError(f"{name}: the desired outputs d must be 0 or 1, got {np.unique(d)}")
     return X, d
@@ -130,18 +137,6 @@ def perceptron_train(X, d, w0=None, b0=0.0, eta=1.0, max_epochs=100):
 # ----------------------------------------------------------------------------------------------
 # Error-correction learning: the delta rule (Widrow–Hoff, LMS), lecture 05
 # ----------------------------------------------------------------------------------------------
-def _check_x_targets(X, d, name):
-    """X (n, m) finite floats and real-valued targets d (n,)."""
-    X = np.asarray(X, dtype=float)
-    d = np.asarray(d, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"{name}: X must be 2-D (n_examples, n_features), got shape {X.shape}")
-    if d.shape != (X.shape[0],):
-        raise ValueError(f"{name}: d must have shape ({X.shape[0]},) to match X {X.shape}, "
-                         f"got shape {d.shape}")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(d))):
-        raise ValueError(f"{name}: X or d contains NaN or infinite values")
-    return X, d
 
 
 @dataclass
