@@ -5,9 +5,11 @@
   outputs match the committed lectures. The test process itself draws with Agg.
 * Kernels do their linear algebra on one thread (SINGLE_THREAD), as when the lectures were
   executed, so that results print the same on any machine.
-* The time of each lecture's cells is added up; the slowest lectures are listed at the end of the
-  run, and the run fails if a lecture goes over its budget (COURSE.md: "each runs top to bottom in
-  seconds").
+* The time of each lecture's cells is added up and reported at the end of the run beside the
+  lecture's budget (COURSE.md: "each runs top to bottom in seconds"). The budget is a figure to
+  watch, not a pass/fail limit: a shared, busy machine can make any lecture slower for a while.
+  Only a lecture that takes HANG_FACTOR times its budget fails the run, since that is a hang or a
+  real regression, not load.
 """
 from __future__ import annotations
 
@@ -42,9 +44,18 @@ def pytest_runtest_logreport(report):
         _lecture_seconds[Path(path).name] += report.duration
 
 
+#: A lecture this many times over its budget fails the run (a hang, not a busy machine).
+HANG_FACTOR = 6.0
+
+
 def over_budget():
-    """Lectures over their budget in this run: {name: seconds}."""
+    """Lectures over their budget in this run: {name: seconds} (reported, not failed)."""
     return {n: s for n, s in _lecture_seconds.items() if s > lecture_budget(n)}
+
+
+def hanging():
+    """Lectures that took HANG_FACTOR times their budget or more: {name: seconds} (these fail)."""
+    return {n: s for n, s in _lecture_seconds.items() if s > HANG_FACTOR * lecture_budget(n)}
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -56,10 +67,14 @@ def pytest_terminal_summary(terminalreporter):
         flag = "  OVER BUDGET" if seconds > lecture_budget(name) else ""
         tr.write_line(f"{seconds:6.1f} s  (budget {lecture_budget(name):4.0f} s)  {name}{flag}")
     for name, seconds in over_budget().items():
-        tr.write_line(f"FAILED: {name} ran its cells in {seconds:.1f} s, over its budget of "
-                      f"{lecture_budget(name):.0f} s", red=True)
+        tr.write_line(f"note: {name} ran its cells in {seconds:.1f} s, over its budget of "
+                      f"{lecture_budget(name):.0f} s (reported only: the machine may be busy)")
+    for name, seconds in hanging().items():
+        tr.write_line(f"FAILED: {name} ran its cells in {seconds:.1f} s, {HANG_FACTOR:g} times its "
+                      f"budget of {lecture_budget(name):.0f} s or more: a hang or a regression",
+                      red=True)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if over_budget() and session.exitstatus == 0:
+    if hanging() and session.exitstatus == 0:
         session.exitstatus = 1
