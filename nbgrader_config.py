@@ -7,12 +7,9 @@ copies, feedback and the gradebook stay in folders that git ignores.
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-                                    DeduplicateIds, Execute, GetGrades, IgnorePattern,
-                                    LimitOutput, OverwriteKernelspec, SaveAutoGrades)
+from nbgrader.preprocessors import GetGrades
 
-from coursetools.autograde import PrepareVerdicts, RestoreDeletedTests, VerifyVerdicts
+from coursetools.autograde import GradeOutsideTheKernel
 from coursetools.feedback import HideHiddenTests
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -21,14 +18,33 @@ here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
 c.CourseDirectory.course_id = "nn-from-scratch"
 c.CourseDirectory.source_directory = "solutions"
+# Each assignment's checks (expected values, hidden inputs, points) stay with the instructor:
+# checks.py is never copied to students; the visible checks go as visible_checks.json.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "checks.py"]
 c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 # Releasing and collecting go through an exchange folder inside the course (no system folder
-# needed); on a shared JupyterHub point this at the hub's exchange instead.
-c.Exchange.root = os.path.join(here, "exchange")
-os.makedirs(c.Exchange.root, exist_ok=True)
+# needed), unless the machine has an exchange of its own: a JupyterHub sets c.Exchange.root in
+# /etc/jupyter/nbgrader_config.py (read before this file) or NBGRADER_EXCHANGE in the environment.
+def _machine_has_exchange():
+    """True when this machine's Jupyter configuration (a hub's) sets an exchange of its own."""
+    from jupyter_core.paths import jupyter_config_path
+    for folder in jupyter_config_path():
+        path = os.path.join(folder, "nbgrader_config.py")
+        if os.path.abspath(path) != os.path.abspath(__file__) and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                if "Exchange.root" in f.read():
+                    return True
+    return os.path.isdir("/srv/nbgrader/exchange")  # nbgrader's default, made by a hub's admin
+
+
+if os.environ.get("NBGRADER_EXCHANGE"):
+    c.Exchange.root = os.environ["NBGRADER_EXCHANGE"]
+elif not _machine_has_exchange():
+    c.Exchange.root = os.path.join(here, "exchange")
+    os.makedirs(c.Exchange.root, exist_ok=True)
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 
 
@@ -36,18 +52,12 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.GenerateAssignment.create_assignment = True
 
-# Autograding: every cell has a time limit; a student who deletes or edits a test cell gets the
-# instructor's cell back (and so the marks it really earns), never a silent "needs manual grading".
+# Autograding is done by `make autograde` (python -m coursetools.grading autograde): every
+# submission runs in a sandbox and is judged outside it. nbgrader's own autograde would run the
+# checks inside the student's kernel, so it refuses with a message saying what to run instead.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
-                                     RestoreDeletedTests, CheckCellMetadata]
-# Marks must come from the real checks: each verdict is signed with a key the student's code
-# never sees, and a test cell whose output disagrees with its signed verdict scores 0.
-c.Autograde.autograde_preprocessors = [PrepareVerdicts, Execute, VerifyVerdicts, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
-c.RestoreDeletedTests.add_missing_cells = True
+c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel]
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 40
 

@@ -49,7 +49,11 @@ def nbgrader(*args, root=ROOT, check=True, timeout=1800):
 
 
 def generate(assignment, root=ROOT):
-    """Regenerate exercises/<assignment>/ from solutions/<assignment>/ (outputs cleared)."""
+    """Regenerate exercises/<assignment>/ from solutions/<assignment>/ (outputs cleared), with
+    the visible checks written first to visible_checks.json (nbgrader copies it to students)."""
+    from coursetools import judge
+    if (Path(root) / "solutions" / assignment / judge.CHECKS_FILE).exists():
+        judge.write_visible(assignment, root)
     return nbgrader("generate_assignment", assignment, "--force", root=root)
 
 
@@ -81,12 +85,12 @@ def submit(student, assignment, notebooks, root=ROOT):
     return folder
 
 
-def autograde(assignment, student=None, root=ROOT):
-    """Autograde every submission of ``assignment`` (or one student's)."""
-    args = ["autograde", assignment, "--force"]
-    if student:
-        args += ["--student", student]
-    return nbgrader(*args, root=root, check=False)
+def autograde(assignment, student=None, root=ROOT, **options):
+    """Autograde every submission of ``assignment`` (or one student's) with the course's grader
+    (each in a sandbox, judged outside it); returns its report."""
+    from coursetools import grading
+    return grading.autograde(assignment, root=root, students=[student] if student else None,
+                             quiet=True, **options)
 
 
 def scores(assignment, root=ROOT):

@@ -1,48 +1,69 @@
 """The instructor's grading steps, one command each, that never lose a submission or a grade.
 
     python -m coursetools.grading import     ASSIGNMENT FOLDER   # a folder of submissions
-    python -m coursetools.grading autograde  ASSIGNMENT
+    python -m coursetools.grading autograde  ASSIGNMENT [--workers N] [--no-sandbox]
     python -m coursetools.grading feedback   ASSIGNMENT
     python -m coursetools.grading grades     ASSIGNMENT          # writes grades-ASSIGNMENT.csv
 
-(`make collect|autograde|feedback|grades A=ASSIGNMENT` run the same.) Every submission is checked
-before nbgrader sees it: a notebook that is missing, renamed or not readable is reported by name
-with the reason. Each student is then autograded by nbgrader in a process of its own, with a time
-limit and a memory limit, so a submission that hangs, exhausts memory or kills its kernel affects
-only its own grade. The outcome of every student is written to reports/ASSIGNMENT.json and
-reports/ASSIGNMENT.log, and the grade table marks a submission that could not be graded as
-"not graded" with the reason, never as a plain 0.
+(`make collect|autograde|feedback|grades A=ASSIGNMENT` run the same.)
+
+How a submission is graded:
+
+1. It is checked before anything runs: a notebook that is missing, renamed or not readable, or
+   whose grading metadata was altered, is reported by name with the reason.
+2. The notebook is rebuilt from the released one: the student's answer cells, the course's own
+   test and read-only cells (whatever the student did to them), the student's extra cells.
+3. It runs in a sandbox of its own (``coursetools.sandbox``): its own unprivileged user, no
+   network, no view of the course, the gradebook, other students or the grader, limits on time,
+   memory, processes and file size, and a course library without the graded implementations.
+   Each test cell there only remembers the student's names; after the last cell, the student's
+   functions are called on the checks' inputs (visible and hidden) and what they return is
+   written to the sandbox's scratch folder.
+4. The judge, in this process, compares what came back with the expected values it computed
+   itself (``coursetools.judge``), decides the points and writes the messages under each test
+   cell. The scores go to nbgrader's gradebook and the judged notebook to autograded/, from which
+   ``feedback`` makes the students' HTML.
+
+Students are graded concurrently (``workers``, default: the number of cores), each in its own
+sandbox; results are written to the gradebook by this process alone, one student at a time. A
+submission that hangs, crashes or misbehaves affects only its own row. The outcome of every student
+is written to reports/ASSIGNMENT.json and reports/ASSIGNMENT.log, and the grade table marks a
+submission that could not be graded as "not graded" with the reason, never as a plain 0.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import json
 import os
-import re
-import secrets
+import queue
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
 
 import nbformat
+from nbformat.v4 import new_code_cell, new_output
 
-from coursetools import course
+from coursetools import course, judge as judging, sandbox as sandboxing
 
-#: Limits of one student's autograding; override with environment variables of the same names.
-LIMITS = {
-    "GRADING_SECONDS_PER_STUDENT": 600,   # wall time of the whole notebook
-    "GRADING_MEMORY_MB": 4096,            # address space of nbgrader and its kernel (Linux)
-    "GRADING_CELL_SECONDS": 60,           # one cell (nbgrader's Execute.timeout)
-}
+LIB = Path(__file__).resolve().parents[1]     # the repository's lib/ (nnlib, selfcheck, …)
+#: Files a submission may carry besides its notebooks, without a note.
+EXPECTED_EXTRAS = {"timestamp.txt", "submission_secret.txt", judging.VISIBLE_FILE}
+MAX_RESULTS_BYTES = 64 << 20
+MAX_NOTEBOOK_BYTES = 32 << 20
+MAX_OUTPUT_LINES = 400
 
 
 def limit(name):
-    return int(os.environ.get(name, LIMITS[name]))
+    """A grading limit by its environment variable's name (see ``sandbox.Limits``)."""
+    return getattr(sandboxing.Limits.from_environment(), {
+        "GRADING_SECONDS_PER_STUDENT": "seconds", "GRADING_MEMORY_MB": "memory_mb",
+        "GRADING_CELL_SECONDS": "cell_seconds", "GRADING_PROCESSES": "processes",
+        "GRADING_FILE_MB": "file_mb"}[name])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -56,23 +77,26 @@ def import_folder(assignment, folder, root=course.ROOT):
     """Copy a folder of submissions into submitted/<student>/<assignment>/.
 
     Accepted layouts: FOLDER/<student>/<assignment>/*, FOLDER/<student>/* (one folder per student)
-    and FOLDER/<student>.ipynb (one notebook per student). Returns the students imported.
-    The originals are only read, never changed.
+    and FOLDER/<student>.ipynb (one notebook per student, saved under the assignment's notebook
+    name). Returns the students imported. The originals are only read, never changed.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"no folder of submissions at {folder}")
+    wanted = expected_notebooks(assignment, root)
     students = []
     for entry in sorted(folder.iterdir()):
-        student = entry.stem if entry.is_file() else entry.name
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or (entry.is_file() and entry.suffix != ".ipynb"):
             continue
+        student = entry.stem if entry.is_file() else entry.name
         target = Path(root) / "submitted" / student / assignment
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)
         if entry.is_file():
-            shutil.copy2(entry, target / entry.name)
+            # one notebook per student: it is their answer to the assignment's (single) notebook
+            name = wanted[0] if len(wanted) == 1 else entry.name
+            shutil.copy2(entry, target / name)
         else:
             source = entry / assignment if (entry / assignment).is_dir() else entry
             for item in source.iterdir():
@@ -93,43 +117,353 @@ def precheck(assignment, student, root=course.ROOT):
         found = ", ".join(present) or "no notebook"
         return f"missing notebook {', '.join(missing)} (found: {found})", notes
     for name in wanted:
+        path = folder / name
+        if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+            return f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB", notes
         try:
-            nb = nbformat.read(folder / name, as_version=4)
+            nb = nbformat.read(path, as_version=4)
         except Exception as exc:  # invalid JSON, not a notebook, unreadable bytes
             detail = " ".join(str(exc).split(": '")[0].split())[:80]
             return f"{name} is not a readable notebook ({type(exc).__name__}: {detail})", notes
         kernel = nb.metadata.get("kernelspec", {}).get("name")
         if kernel not in (None, "python3"):
             notes.append(f"{name} asked for kernel {kernel!r}; graded with python3")
-    extra = sorted(p.name for p in folder.iterdir() if p.name not in wanted and p.name != "timestamp.txt")
+    extra = sorted(p.name for p in folder.iterdir()
+                   if p.name not in wanted and p.name not in EXPECTED_EXTRAS)
     if extra:
         notes.append(f"extra files ignored: {', '.join(extra)}")
     return None, notes
 
 
 # ----------------------------------------------------------------------------------------------
-# Autograding, one student at a time
+# The notebook that is graded: the released one with the student's answers
 # ----------------------------------------------------------------------------------------------
-_REASONS = [  # (pattern in nbgrader's log, reason given to the instructor)
-    (r"DeadKernelError|Kernel died|kernel died", "the notebook's kernel died (the code crashed it "
-                                                "or ran out of memory)"),
-    (r"CellTimeoutError|Timeout waiting for|timed out|UnresponsiveKernelError",
-     "a cell ran past the time limit"),
-    (r"MemoryError", "the notebook ran out of memory"),
-    (r"failed to validate|metadata may be corrupted", "the notebook's grading metadata was altered"),
-]
+class MetadataAltered(ValueError):
+    """The submission's grading metadata does not match the released notebook."""
 
 
-def _limits():
-    memory = limit("GRADING_MEMORY_MB") * 1024 * 1024
+def _meta(cell):
+    m = cell.get("metadata", {}).get("nbgrader", {})
+    return m if isinstance(m, dict) else {}
 
-    def apply():  # runs in the child before nbgrader starts (POSIX only)
+
+def _role(meta):
+    return ("test" if meta.get("grade") and not meta.get("solution") else
+            "answer" if meta.get("solution") and not meta.get("grade") else
+            "graded answer" if meta.get("solution") else "read-only")
+
+
+def rebuild(released, submitted):
+    """The notebook to grade: ``released``'s cells in order, with the student's answer cells and
+    the student's own extra cells in place. Returns (notebook, notes).
+
+    Raises ``MetadataAltered`` when a cell's grading id is unknown, or a cell claims another role
+    than in the released notebook (a test cell made an answer, an answer marked graded). A
+    duplicated answer cell (copied in JupyterLab with its metadata) is kept as a plain cell.
+    """
+    release_cells = {_meta(c)["grade_id"]: c for c in released.cells if _meta(c).get("grade_id")}
+    order = list(release_cells)
+    notes, problems, seen = [], [], set()
+    out = []
+    for cell in submitted.cells:
+        meta = _meta(cell)
+        gid = meta.get("grade_id")
+        if not meta or not gid:
+            if cell.get("cell_type") in ("code", "markdown", "raw"):
+                plain = nbformat.from_dict({k: cell[k] for k in ("cell_type", "source", "metadata")
+                                            if k in cell})
+                plain.metadata.pop("nbgrader", None)
+                if plain.cell_type == "code":
+                    plain.outputs, plain.execution_count = [], None
+                out.append(plain)
+            continue
+        original = release_cells.get(gid)
+        if original is None:
+            problems.append(f"a cell has the unknown grading id {str(gid)[:40]!r}")
+            continue
+        if _role(meta) != _role(_meta(original)) or cell.get("cell_type") != original.cell_type:
+            problems.append(f"the cell {gid} is marked as {_role(meta)}, but it is {_role(_meta(original))}")
+            continue
+        if gid in seen:
+            if _role(meta) == "answer":
+                notes.append(f"the answer cell {gid} appears twice; the first is graded, "
+                             f"the copy runs as an ordinary cell")
+                plain = nbformat.from_dict({"cell_type": cell.cell_type, "source": cell.source,
+                                            "metadata": {}})
+                if plain.cell_type == "code":
+                    plain.outputs, plain.execution_count = [], None
+                out.append(plain)
+            else:
+                notes.append(f"the cell {gid} appears twice; the copy was dropped")
+            continue
+        seen.add(gid)
+        fresh = nbformat.from_dict(json.loads(json.dumps(original)))
+        if _role(meta) == "answer":
+            fresh.source = cell.get("source", "")
+        out.append(fresh)
+    if problems:
+        raise MetadataAltered("; ".join(dict.fromkeys(problems)))
+    # cells the student deleted come back after the nearest surviving cell that preceded them
+    for gid in order:
+        if gid in seen:
+            continue
+        index = {_meta(c).get("grade_id"): i for i, c in enumerate(out) if _meta(c).get("grade_id")}
+        position = len(out)
+        for earlier in reversed(order[:order.index(gid)]):
+            if earlier in index:
+                position = index[earlier] + 1
+                break
+        if position == len(out) and not any(e in index for e in order[:order.index(gid)]):
+            position = 0
+        role = _role(_meta(release_cells[gid]))
+        if role == "test":
+            notes.append(f"the test cell {gid} was deleted; it was put back and graded")
+        elif role == "answer":
+            notes.append(f"the answer cell {gid} was deleted; its stub was put back")
+        out.insert(position, nbformat.from_dict(json.loads(json.dumps(release_cells[gid]))))
+    nb = nbformat.v4.new_notebook(cells=out, metadata=released.metadata)
+    return nb, notes
+
+
+def _test_ids(nb):
+    return [_meta(c)["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and _role(_meta(c)) == "test"]
+
+
+def sandbox_notebook(graded, plan_file, results_file):
+    """What runs in the sandbox: test cells only take a snapshot; the checks' calls come last."""
+    nb = nbformat.from_dict(json.loads(json.dumps(graded)))
+    runtime = "__import__('selfcheck.runtime', fromlist=['run'])"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            if _role(_meta(cell)) == "test":
+                cell.source = f"{runtime}.snapshot({_meta(cell)['grade_id']!r}, globals())"
+    for test_id in _test_ids(graded):
+        nb.cells.append(new_code_cell(f"{runtime}.run({test_id!r}, {plan_file!r}, {results_file!r}, None)"))
+    return nb
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading back what the sandbox wrote (all of it the student's claims, checked before use)
+# ----------------------------------------------------------------------------------------------
+def read_outcomes(path, tests):
+    """{test id: {case id: outcome}} from the results file; unreadable lines are ignored."""
+    from selfcheck import codec
+    known = {t: {c["id"] for c in plan["cases"]} for t, plan in tests.items()}
+    out = {t: {} for t in tests}
+    path = Path(path)
+    if not path.is_file() or path.is_symlink():
+        return out
+    with open(path, "rb") as f:
+        data = f.read(MAX_RESULTS_BYTES)
+    for line in data.decode("utf-8", errors="replace").splitlines():
         try:
-            import resource
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        except (ImportError, ValueError, OSError):
-            pass
-    return apply if os.name == "posix" else None
+            record = json.loads(line)
+            test, case, outcome = record["test"], record["id"], record["outcome"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        if not isinstance(test, str) or test not in known or case not in known[test] or case in out[test]:
+            continue
+        if not isinstance(outcome, dict):
+            continue
+        clean = {}
+        if outcome.get("not_implemented") is True:
+            clean["not_implemented"] = True
+        elif isinstance(outcome.get("error"), str):
+            clean["error"] = outcome["error"][:400]
+        elif "value" in outcome:
+            try:
+                clean["value"] = codec.decode(outcome["value"])
+            except (ValueError, TypeError, KeyError, OverflowError):
+                clean["error"] = "the value it returned could not be read"
+        else:
+            continue
+        notes = outcome.get("notes")
+        if isinstance(notes, list):
+            clean["notes"] = [str(n)[:200] for n in notes[:5]]
+        out[test][case] = clean
+    return out
+
+
+def _clean_outputs(outputs):
+    """The student's cell outputs, limited in size (as nbgrader's LimitOutput)."""
+    clean = []
+    for output in outputs[:50]:
+        kind = output.get("output_type")
+        if kind == "stream":
+            lines = str(output.get("text", "")).splitlines(keepends=True)
+            if len(lines) > MAX_OUTPUT_LINES:
+                lines = lines[:MAX_OUTPUT_LINES] + [f"… (output cut at {MAX_OUTPUT_LINES} lines)\n"]
+            clean.append(new_output("stream", name=output.get("name", "stdout") if output.get("name") in
+                                    ("stdout", "stderr") else "stdout", text="".join(lines)[:200_000]))
+        elif kind in ("display_data", "execute_result"):
+            data = {k: v for k, v in dict(output.get("data", {})).items()
+                    if k in ("text/plain", "text/html", "image/png", "text/markdown", "text/latex",
+                             "image/svg+xml", "application/vnd.jupyter.widget-view+json")
+                    and len(json.dumps(v)) < 2_000_000}
+            if data:
+                o = new_output("display_data", data=data)
+                clean.append(o)
+        elif kind == "error":
+            tb = [str(line)[:2000] for line in list(output.get("traceback", []))[-40:]]
+            clean.append(new_output("error", ename=str(output.get("ename", "Error"))[:200],
+                                    evalue=str(output.get("evalue", ""))[:2000], traceback=tb))
+    return clean
+
+
+def _verdict_outputs(verdict):
+    text = verdict.text()
+    if verdict.full:
+        return [new_output("stream", name="stdout", text=text + "\n")]
+    if verdict.passed == 0:
+        lines = text.splitlines()
+        return [new_output("error", ename="CheckFailed", evalue=text,
+                           traceback=[f"CheckFailed: {lines[0]}", *lines[1:]])]
+    return [new_output("stream", name="stdout", text=text + "\n"),
+            new_output("execute_result", data={"text/plain": f"{verdict.earned:g}"},
+                       execution_count=None)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Grading one student
+# ----------------------------------------------------------------------------------------------
+class ClassRun:
+    """What every student of one assignment's grading shares: the judge, the sandbox, the plan."""
+
+    def __init__(self, assignment, root=course.ROOT, unsafe=False, limits=None):
+        self.assignment, self.root = assignment, Path(root)
+        names = expected_notebooks(assignment, root)
+        if len(names) != 1:
+            raise ValueError(f"{assignment} must have exactly one notebook, found {names}")
+        self.notebook = names[0]
+        self.judge = judging.load(assignment, root)
+        self.tests = self.judge.judge_plan()
+        self.work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-"))
+        os.chmod(self.work, 0o711)
+        library = judging.build_library(LIB, self.work / "lib", self.judge.library)
+        self.sandbox = sandboxing.Sandbox(library, limits=limits, unsafe=unsafe)
+        self.probe_text = json.dumps(self.judge.probe_plan(), allow_nan=False)
+        self.released = nbformat.read(self.root / "exercises" / assignment / self.notebook,
+                                      as_version=4)
+
+    def close(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def grade(self, student, slot=0):
+        """Grade one student; returns a result dict (never raises for the student's doing)."""
+        start = time.perf_counter()
+        result = {"status": "graded", "reason": "", "notes": [], "seconds": 0.0, "log": "",
+                  "scores": {}}
+        problem, notes = precheck(self.assignment, student, self.root)
+        result["notes"] = notes
+        if problem:
+            result.update(status="not graded", reason=problem)
+            return result
+        submitted = nbformat.read(self.root / "submitted" / student / self.assignment / self.notebook,
+                                  as_version=4)
+        try:
+            graded, rebuild_notes = rebuild(self.released, submitted)
+        except MetadataAltered as exc:
+            result.update(status="not graded", reason=f"the notebook's grading metadata was altered "
+                                                      f"({str(exc)[:300]})")
+            return result
+        notes += rebuild_notes
+        scratch = self.sandbox.prepare_scratch(self.work / f"student-{slot}-{time.monotonic_ns()}", slot)
+        try:
+            nbformat.write(sandbox_notebook(graded, "probes.json", "results.jsonl"),
+                           scratch / "submission.ipynb")
+            (scratch / "probes.json").write_text(self.probe_text, encoding="utf-8")
+            self.sandbox.prepare_scratch(scratch, slot)
+            run = self.sandbox.run([f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
+                                    else sys.executable, "-m", "selfcheck.runner",
+                                    "submission.ipynb", "executed.ipynb", "--cell-timeout",
+                                    str(self.sandbox.limits.cell_seconds)], scratch, slot)
+            result["log"] = run.output
+            outcomes = read_outcomes(scratch / "results.jsonl", self.tests)
+            executed = None
+            exe = scratch / "executed.ipynb"
+            if exe.is_file() and not exe.is_symlink() and exe.stat().st_size < MAX_NOTEBOOK_BYTES:
+                try:
+                    executed = nbformat.read(exe, as_version=4)
+                except Exception:
+                    executed = None
+            status_file = scratch / "executed.ipynb.status"
+            status = (status_file.read_text(encoding="utf-8", errors="replace")[:300].strip()
+                      if status_file.is_file() and not status_file.is_symlink() else "")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        verdicts = self.judge.judge(outcomes)
+        # the judged notebook: the student's outputs, and the judge's messages under test cells
+        interrupted = False
+        for i, cell in enumerate(graded.cells):
+            if cell.cell_type != "code":
+                continue
+            if _role(_meta(cell)) == "test":
+                verdict = verdicts[_meta(cell)["grade_id"]]
+                cell.outputs = _verdict_outputs(verdict)
+                cell.execution_count = i + 1
+            elif executed is not None and i < len(executed.cells) and executed.cells[i].cell_type == "code":
+                cell.outputs = _clean_outputs(executed.cells[i].get("outputs", []))
+                interrupted |= any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
+                cell.execution_count = i + 1 if cell.outputs or executed.cells[i].get("execution_count") else None
+        if executed is not None:
+            interrupted |= any(o.get("ename") == "KeyboardInterrupt"
+                               for c in executed.cells[len(graded.cells):] for o in c.get("outputs", []))
+        if interrupted:
+            notes.append(f"a cell ran past {self.sandbox.limits.cell_seconds} s, was interrupted and "
+                         f"counts as an error")
+        result["seconds"] = round(time.perf_counter() - start, 1)
+        ran = ", ".join(f"{tid} {v.earned:g}/{v.points:g}" for tid, v in verdicts.items()
+                        if any(outcomes[tid].values()))
+        if run.timed_out:
+            result.update(status="not graded", reason=f"grading took longer than "
+                                                      f"{self.sandbox.limits.seconds} s and was stopped")
+            notes.append(f"checks that ran before it stopped: {ran or 'none'}")
+        elif status.startswith("the kernel died"):
+            result.update(status="not graded", reason="the notebook's kernel died (the code crashed "
+                                                      "it or ran out of memory)")
+            notes.append(f"checks that ran before it stopped: {ran or 'none'}")
+        elif executed is None:
+            result.update(status="not graded", reason="the notebook could not be run in the sandbox "
+                                                      "(see the log)")
+        result["scores"] = {tid: v.earned for tid, v in verdicts.items()}
+        result["max_scores"] = {tid: v.points for tid, v in verdicts.items()}
+        result["notebook"] = graded
+        return result
+
+
+def _timestamp(assignment, student, root):
+    path = Path(root) / "submitted" / student / assignment / "timestamp.txt"
+    if path.is_file():
+        try:
+            from nbgrader.utils import parse_utc
+            return parse_utc(path.read_text(encoding="utf-8").strip()[:64])
+        except Exception:
+            return None
+    return None
+
+
+def _record(gb, run, student, result):
+    """Write one judged student to the gradebook and autograded/ (called by one thread only)."""
+    target = run.root / "autograded" / student / run.assignment
+    if target.exists():
+        shutil.rmtree(target)
+    if result["status"] != "graded":
+        return
+    target.mkdir(parents=True)
+    nbformat.write(result.pop("notebook"), target / run.notebook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
+        gb.update_or_create_student(student)
+        timestamp = _timestamp(run.assignment, student, run.root)
+        gb.update_or_create_submission(run.assignment, student,
+                                       **({"timestamp": timestamp} if timestamp else {}))
+        notebook = run.notebook[:-len(".ipynb")]
+        for test_id, score in result["scores"].items():
+            grade = gb.find_grade(test_id, notebook, run.assignment, student)
+            grade.auto_score, grade.manual_score = score, None
+        gb.db.commit()
 
 
 def _ensure_in_gradebook(assignment, root):
@@ -145,187 +479,65 @@ def _ensure_in_gradebook(assignment, root):
     course.generate(assignment, root=root)
 
 
-def _scratch_course(assignment, student, root):
-    """A private copy of what grading one student needs: config, source, gradebook, submission."""
-    scratch = Path(tempfile.mkdtemp(prefix=f"grading-{student}-"))
-    shutil.copy2(Path(root) / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    shutil.copytree(Path(root) / "solutions" / assignment, scratch / "solutions" / assignment)
-    shutil.copy2(Path(root) / "gradebook.db", scratch / "gradebook.db")
-    shutil.copytree(Path(root) / "submitted" / student / assignment,
-                    scratch / "submitted" / student / assignment)
-    return scratch
+def default_workers():
+    return max(1, os.cpu_count() or 1)
 
 
-def _merge_grades(assignment, student, scratch, root):
-    """Copy one student's automatic grades from the scratch gradebook into the course's."""
+def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=False,
+              quiet=False):
+    """Autograde every submission of ``assignment``; write reports/ASSIGNMENT.json and .log.
+
+    Raises ``sandbox.SandboxUnavailable`` when no sandbox can be made (unless ``unsafe``)."""
     from nbgrader.api import Gradebook
-    source_db = course.load_config(scratch).CourseDirectory.db_url
-    target_db = course.load_config(root).CourseDirectory.db_url
-    with Gradebook(source_db) as src:
-        sub = src.find_submission(assignment, student)
-        timestamp = sub.timestamp
-        grades = [(nb.name, g.name, g.auto_score) for nb in sub.notebooks for g in nb.grades]
-        comments = [(nb.name, c.name, c.auto_comment) for nb in sub.notebooks for c in nb.comments]
-    with Gradebook(target_db) as gb, warnings.catch_warnings():
-        # nbgrader's own add_submission triggers SQLAlchemy autoflush notices; they are harmless
-        warnings.simplefilter("ignore")
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-        for notebook, name, score in grades:
-            grade = gb.find_grade(name, notebook, assignment, student)
-            grade.auto_score, grade.manual_score = score, None
-        for notebook, name, text in comments:
-            gb.find_comment(name, notebook, assignment, student).auto_comment = text
-        gb.db.commit()
-
-
-def _kill_tagged(tag):
-    """Kill every process that still carries this grading run's tag in its environment (Linux)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return 0
-    killed = 0
-    needle = f"NNLIB_GRADING_TAG={tag}".encode()
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-        except (OSError, PermissionError):
-            continue
-    return killed
-
-
-def salvage(assignment, student, root=course.ROOT):
-    """After a failed grading: run the submission with the instructor's test cells, stopping where
-    it breaks, and say which tests passed before that. Returns a sentence (informational only)."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from nbgrader import utils
-    notes = []
-    for name in expected_notebooks(assignment, root):
-        source = nbformat.read(Path(root) / "solutions" / assignment / name, as_version=4)
-        tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-                 if c.metadata.get("nbgrader", {}).get("grade")}
-        nb = nbformat.read(Path(root) / "submitted" / student / assignment / name, as_version=4)
-        for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in tests:
-                cell.source = tests[gid]
-        scratch = Path(tempfile.mkdtemp(prefix=f"salvage-{student}-"))
-        client = NotebookClient(nb, timeout=limit("GRADING_CELL_SECONDS"), allow_errors=True,
-                                kernel_name="python3", resources={"metadata": {"path": str(scratch)}})
-        try:
-            client.execute()
-        except (DeadKernelError, CellTimeoutError, RuntimeError) as exc:
-            notes.append(f"{name}: stopped by {type(exc).__name__}")
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        passed = []
-        for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in tests and cell.get("outputs") is not None and cell.get("execution_count"):
-                score, max_score = utils.determine_grade(cell)
-                passed.append(f"{gid} {score:g}/{max_score:g}")
-        notes.append(f"{name}: tests that ran before it stopped: {', '.join(passed) or 'none'}")
-    return "; ".join(notes)
-
-
-def grade_student(assignment, student, root=course.ROOT):
-    """Autograde one student's submission in a private copy of the course.
-
-    The student's code runs with a time and a memory limit and cannot reach the course's
-    gradebook or other students' files through relative paths; every process it started is
-    killed afterwards. Returns a dict: status, reason, notes, seconds.
-    """
-    problem, notes = precheck(assignment, student, root)
-    if problem:
-        return {"status": "not graded", "reason": problem, "notes": notes, "seconds": 0.0}
-    scratch = _scratch_course(assignment, student, root)
-    tag = secrets.token_hex(8)
-    env = dict(os.environ, PATH=f"{course.BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-               NNLIB_GRADING_TAG=tag)
-    env.pop("MPLBACKEND", None)
-    start = time.perf_counter()
-    # nbgrader's output goes to a file, not a pipe: a process the submission leaves behind could
-    # hold a pipe open for ever
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as out:
-        proc = subprocess.Popen([str(course.BIN / "nbgrader"), "autograde", assignment,
-                                 "--student", student, "--force",
-                                 f"--Execute.timeout={limit('GRADING_CELL_SECONDS')}"],
-                                cwd=scratch, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_limits())
-        try:
-            proc.wait(timeout=limit("GRADING_SECONDS_PER_STUDENT"))
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # nbgrader and its process group
-            except ProcessLookupError:
-                pass
-            proc.wait()
-            timed_out = True
-        out.seek(0)
-        log = out.read()
-    leftovers = _kill_tagged(tag)  # the kernel and anything the student's code started
-    seconds = time.perf_counter() - start
-    autograded = scratch / "autograded" / student / assignment
-    result = {"status": "graded", "reason": "", "notes": notes, "seconds": round(seconds, 1),
-              "log": log[-20000:]}
-    if leftovers:
-        notes.append(f"{leftovers} process(es) left running by the submission were stopped")
-    if "Interrupting kernel" in log:
-        notes.append(f"a cell ran past {limit('GRADING_CELL_SECONDS')} s, was interrupted and "
-                     f"counts as an error")
-    if timed_out:
-        result.update(status="not graded", reason=f"grading took longer than "
-                      f"{limit('GRADING_SECONDS_PER_STUDENT')} s and was stopped")
-    elif proc.returncode != 0 or "There was an error processing" in log or not autograded.exists():
-        reason = next((text for pattern, text in _REASONS if re.search(pattern, log)),
-                      "nbgrader could not grade it (see the log)")
-        result.update(status="not graded", reason=reason)
-    if result["status"] == "graded":
-        target = Path(root) / "autograded" / student / assignment
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(autograded, target)
-        _merge_grades(assignment, student, scratch, root)
-    else:
-        notes.append(_salvage_isolated(assignment, student, root, env))
-        _kill_tagged(tag)
-    shutil.rmtree(scratch, ignore_errors=True)
-    return result
-
-
-def _salvage_isolated(assignment, student, root, env):
-    """Run ``salvage`` in a child process under the same limits; return its one-line note."""
-    try:
-        with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as out:
-            subprocess.run([sys.executable, "-m", "coursetools.grading", "salvage", assignment,
-                            student], cwd=root, env=env, stdout=out, stderr=subprocess.DEVNULL,
-                           timeout=limit("GRADING_SECONDS_PER_STUDENT"), preexec_fn=_limits(),
-                           start_new_session=True)
-            out.seek(0)
-            lines = [l for l in out.read().splitlines() if l.startswith("partly run:")]
-        return lines[-1] if lines else "could not run it partly"
-    except subprocess.TimeoutExpired:
-        return "could not run it partly (time limit)"
-
-
-def autograde(assignment, root=course.ROOT, students=None):
-    """Autograde every submission of ``assignment``; write reports/ASSIGNMENT.json and .log."""
     root = Path(root)
+    if not unsafe:
+        ok, why = sandboxing.available()
+        if not ok:
+            raise sandboxing.SandboxUnavailable(why)
     _ensure_in_gradebook(assignment, root)
     submitted = root / "submitted"
-    students = students or sorted(p.name for p in submitted.iterdir()
-                                  if (p / assignment).is_dir()) if submitted.exists() else []
+    if students is None:
+        students = sorted(p.name for p in submitted.iterdir()
+                          if (p / assignment).is_dir()) if submitted.exists() else []
+    workers = max(1, min(int(workers or default_workers()), len(students) or 1))
+    run = ClassRun(assignment, root, unsafe=unsafe)
     report = {}
-    for student in students:
-        report[student] = grade_student(assignment, student, root)
-        r = report[student]
-        print(f"{student:20s} {r['status']:11s} {r['seconds']:6.1f} s  {r['reason']}", flush=True)
+    slots = queue.Queue()
+    for slot in range(workers):
+        slots.put(slot)
+
+    def grade_one(student):
+        slot = slots.get()
+        try:
+            return run.grade(student, slot)
+        except Exception as exc:  # a fault of the grader itself: this student only, said plainly
+            return {"status": "not graded", "reason": f"the grader failed on this submission "
+                    f"({type(exc).__name__}: {str(exc)[:200]})", "notes": [], "seconds": 0.0,
+                    "log": traceback.format_exc()[-5000:], "scores": {}}
+        finally:
+            slots.put(slot)
+
+    try:
+        with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb, \
+                concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(grade_one, s): s for s in students}
+            for future in concurrent.futures.as_completed(futures):
+                student = futures[future]
+                r = future.result()
+                try:
+                    _record(gb, run, student, r)
+                except Exception as exc:
+                    gb.db.rollback()
+                    r.update(status="not graded", reason=f"the grade could not be recorded "
+                             f"({type(exc).__name__}: {str(exc)[:200]})")
+                r.pop("notebook", None)
+                report[student] = r
+                if not quiet:
+                    print(f"{student:20s} {r['status']:11s} {r['seconds']:6.1f} s  {r['reason']}",
+                          flush=True)
+    finally:
+        run.close()
+    report = {s: report[s] for s in sorted(report)}
     reports = root / "reports"
     reports.mkdir(exist_ok=True)
     with open(reports / f"{assignment}.log", "w", encoding="utf-8") as log:
@@ -380,7 +592,17 @@ def grade_table(assignment, root=course.ROOT, path=None):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] not in {"import", "autograde", "feedback", "grades", "salvage"}:
+    flags = {a for a in argv if a.startswith("--")}
+    workers = None
+    if "--workers" in argv:
+        k = argv.index("--workers")
+        workers = argv[k + 1] if k + 1 < len(argv) else None
+        del argv[k:k + 2]
+        if not (workers or "").isdigit():
+            print("--workers needs a number, e.g. --workers 4")
+            return 2
+    argv = [a for a in argv if not a.startswith("--")]
+    if len(argv) < 2 or argv[0] not in {"import", "autograde", "feedback", "grades"}:
         print(__doc__)
         return 2
     step, assignment = argv[0], argv[1]
@@ -390,15 +612,26 @@ def main(argv=None):
         print(f"unknown assignment {assignment!r}; the assignments are: "
               f"{', '.join(course.assignments(root))}")
         return 2
-    if step == "salvage":  # used by grade_student, in a child process under the limits
-        print("partly run: " + salvage(assignment, argv[2], root))
-    elif step == "import":
+    if step == "import":
         if len(argv) < 3:
             print("give the folder of submissions: import ASSIGNMENT FOLDER")
             return 2
         print("imported:", ", ".join(import_folder(assignment, argv[2], root)))
     elif step == "autograde":
-        autograde(assignment, root)
+        unsafe = "--no-sandbox" in flags
+        if unsafe:
+            print("WARNING: --no-sandbox: the submissions run with your rights, unconfined. Use it "
+                  "only to try the grading on work you trust, never for graded work.", flush=True)
+        try:
+            report = autograde(assignment, root, workers=int(workers) if workers else None,
+                               unsafe=unsafe)
+        except sandboxing.SandboxUnavailable as exc:
+            print(f"cannot autograde: no sandbox can be made on this machine. {exc}\n"
+                  f"Grade on a Linux machine with bubblewrap, or pass --no-sandbox (make autograde "
+                  f"... NO_SANDBOX=1) to grade without one: unsafe, only for work you trust.")
+            return 2
+        graded = sum(r["status"] == "graded" for r in report.values())
+        print(f"{graded} of {len(report)} submissions graded; report: reports/{assignment}.json")
     elif step == "feedback":
         proc = feedback(assignment, root)
         print(proc.stdout[-2000:], proc.stderr[-2000:])

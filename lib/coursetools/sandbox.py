@@ -1,0 +1,276 @@
+"""A sandbox for one student's code: bubblewrap (bwrap), limits, and nothing else to see.
+
+``Sandbox(library)`` prepares the mounts once per class run; ``sandbox.run(argv, scratch)`` runs
+one command inside it. What the command sees:
+
+* the operating system's /usr (read only), a minimal /etc, the Python installation and the course's
+  environment (read only, at /opt/env, so no grading path shows in ``sys.prefix``);
+* the course library prepared for grading at /course/lib (read only): the graded functions' bodies
+  are removed from it (see ``coursetools.judge.build_library``);
+* its scratch folder at /home/student, the only place it can write (besides a small /tmp);
+* its own process, network (loopback only), IPC and host-name namespaces: it cannot see or
+  signal the grader or other students, reach the network, or outlive the sandbox (when the
+  command ends, every process it left is killed with the namespace).
+
+Run as root, the command runs under an unprivileged uid of its own (``uid``; one per concurrent
+sandbox, so the process limit counts that sandbox alone) with no capabilities. Run as another
+user, bwrap makes a user namespace instead (then the process limit is not applied).
+
+Limits (``Limits``): wall time (the whole sandbox is killed), memory (address space of each
+process), number of processes, size of any file written, CPU seconds.
+
+``available()`` says whether a sandbox can be made here, and if not, what is missing.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_MOUNT = "/opt/env"
+LIB_MOUNT = "/course/lib"
+HOME = "/home/student"
+FIRST_UID = 61000
+
+
+@dataclass
+class Limits:
+    seconds: int = 600          # wall time of the whole run
+    memory_mb: int = 4096       # address space of each process
+    processes: int = 256        # processes and threads of the sandbox's uid
+    file_mb: int = 64           # any one file written
+    cell_seconds: int = 60      # one cell (passed to the runner)
+
+    @classmethod
+    def from_environment(cls):
+        """Defaults, overridden by GRADING_SECONDS_PER_STUDENT, GRADING_MEMORY_MB,
+        GRADING_PROCESSES, GRADING_FILE_MB and GRADING_CELL_SECONDS."""
+        names = {"seconds": "GRADING_SECONDS_PER_STUDENT", "memory_mb": "GRADING_MEMORY_MB",
+                 "processes": "GRADING_PROCESSES", "file_mb": "GRADING_FILE_MB",
+                 "cell_seconds": "GRADING_CELL_SECONDS"}
+        return cls(**{k: int(os.environ[v]) for k, v in names.items() if v in os.environ})
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be made on this machine; the message says what is missing."""
+
+
+@dataclass
+class Result:
+    returncode: int
+    timed_out: bool
+    seconds: float
+    output: str
+
+
+def _base_command(privileged):
+    cmd = ["bwrap", "--die-with-parent", "--unshare-ipc", "--unshare-pid", "--unshare-net",
+           "--unshare-uts", "--unshare-cgroup-try", "--hostname", "grading", "--clearenv"]
+    if not privileged:
+        cmd += ["--unshare-user", "--uid", "1000", "--gid", "1000", "--cap-drop", "ALL"]
+    return cmd
+
+
+@functools.lru_cache(maxsize=None)
+def available():
+    """(True, "") if a sandbox works here, else (False, what is missing and how to get it)."""
+    if sys.platform != "linux":
+        return False, (f"sandboxed grading needs Linux (bubblewrap and its namespaces); this is "
+                       f"{sys.platform}. Grade on a Linux machine or server.")
+    if not shutil.which("bwrap"):
+        return False, ("bubblewrap is not installed (no `bwrap` on PATH): install it with "
+                       "`sudo apt-get install bubblewrap` (Debian/Ubuntu) or `sudo dnf install "
+                       "bubblewrap` (Fedora).")
+    privileged = os.geteuid() == 0
+    cmd = _base_command(privileged) + ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    cmd += (["setpriv", f"--reuid={FIRST_UID}", f"--regid={FIRST_UID}", "--clear-groups",
+             "--no-new-privs", "true"] if privileged else ["true"])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"bubblewrap could not be started: {exc}"
+    if proc.returncode != 0:
+        return False, ("bubblewrap is installed but cannot make a sandbox here (this machine or "
+                       "container does not allow the namespaces it needs): "
+                       + proc.stderr.strip()[:300])
+    return True, ""
+
+
+def _site_packages():
+    import site
+    return [Path(p) for p in site.getsitepackages() if Path(p).is_dir()]
+
+
+class Sandbox:
+    """Mounts for one class run. ``library``: the folder prepared for /course/lib."""
+
+    def __init__(self, library, limits=None, unsafe=False):
+        self.library = Path(library)
+        self.limits = limits or Limits.from_environment()
+        self.unsafe = unsafe
+        if not unsafe:
+            ok, why = available()
+            if not ok:
+                raise SandboxUnavailable(why)
+        self.privileged = os.geteuid() == 0 and not unsafe
+        self.prefix = Path(sys.prefix).resolve()
+        self.base = Path(sys.base_prefix).resolve()
+
+    # -- the bwrap command ------------------------------------------------------------------------
+    def _mounts(self, fds):
+        """bwrap's mount options; ``fds``: pipes holding /etc/passwd, /etc/group, pyvenv.cfg."""
+        m = ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "lib", "lib64", "sbin", "lib32", "libx32"):
+            p = Path("/") / name
+            if p.is_symlink():
+                m += ["--symlink", os.readlink(p), str(p)]
+            elif p.is_dir():
+                m += ["--ro-bind", str(p), str(p)]
+        m += ["--perms", "0755", "--dir", "/etc"]
+        for name in ("ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf", "fonts", "mime.types"):
+            p = Path("/etc") / name
+            if p.exists():
+                m += ["--ro-bind", str(p), str(p)]
+        m += ["--perms", "0644", "--ro-bind-data", str(fds[0]), "/etc/passwd",
+              "--perms", "0644", "--ro-bind-data", str(fds[1]), "/etc/group"]
+        m += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(256 << 20),
+              "--tmpfs", "/tmp"]
+        # the Python installation at its own path (the environment's python links to it)
+        for parent in reversed(self.base.parents):
+            if str(parent) != "/":
+                m += ["--perms", "0755", "--dir", str(parent)]
+        if self.base != self.prefix:
+            m += ["--ro-bind", str(self.base), str(self.base)]
+        # the environment at a neutral path; its .pth files that point into the course are emptied
+        m += ["--perms", "0755", "--dir", "/opt", "--ro-bind", str(self.prefix), ENV_MOUNT]
+        if self.base != self.prefix:
+            m += ["--perms", "0644", "--ro-bind-data", str(fds[2]), f"{ENV_MOUNT}/pyvenv.cfg"]
+        for site_dir in _site_packages():
+            try:
+                rel = site_dir.resolve().relative_to(self.prefix)
+            except ValueError:
+                continue
+            for pth in list(site_dir.glob("__editable__*.pth")) + list(site_dir.glob("*.egg-link")):
+                m += ["--ro-bind", "/dev/null", f"{ENV_MOUNT}/{rel}/{pth.name}"]
+        m += ["--perms", "0755", "--dir", "/course", "--ro-bind", str(self.library), LIB_MOUNT]
+        m += ["--perms", "0755", "--dir", "/home"]
+        return m
+
+    def _environment(self):
+        env = {"HOME": HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+               "PATH": f"{ENV_MOUNT}/bin:/usr/bin:/bin", "PYTHONPATH": LIB_MOUNT,
+               "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
+               "IPYTHONDIR": f"{HOME}/.ipython", "JUPYTER_CONFIG_DIR": f"{HOME}/.jupyter",
+               "JUPYTER_DATA_DIR": f"{HOME}/.local/share/jupyter",
+               "JUPYTER_RUNTIME_DIR": f"{HOME}/.local/share/jupyter/runtime",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # machine-specific BLAS settings
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def command(self, argv, scratch, slot, fds):
+        """The full command line that runs ``argv`` in the sandbox with ``scratch`` as home."""
+        if self.unsafe:
+            return list(argv)
+        privileged = self.privileged
+        cmd = _base_command(privileged)
+        cmd += self._mounts(fds)
+        cmd += ["--bind", str(scratch), HOME, "--chdir", HOME]
+        for k, v in self._environment().items():
+            cmd += ["--setenv", k, v]
+        if privileged:
+            uid = FIRST_UID + slot
+            cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                    "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        return cmd + [str(a) for a in argv]
+
+    def _data_files(self, slot):
+        uid = FIRST_UID + slot if self.privileged else 1000
+        passwd = f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n"
+        group = f"root:x:0:\nstudent:x:{uid}:\n"
+        cfg = (f"home = {self.base}/bin\ninclude-system-site-packages = false\n"
+               f"version = {sys.version.split()[0]}\n")
+        return [passwd, group, cfg]
+
+    def _preexec(self):
+        lim = self.limits
+
+        def apply():
+            os.setsid()
+            for which, value in ((resource.RLIMIT_AS, lim.memory_mb << 20),
+                                 (resource.RLIMIT_FSIZE, lim.file_mb << 20),
+                                 (resource.RLIMIT_CPU, lim.seconds + 5),
+                                 (resource.RLIMIT_CORE, 0),
+                                 (resource.RLIMIT_NPROC, lim.processes)):
+                try:
+                    resource.setrlimit(which, (value, value))
+                except (ValueError, OSError):
+                    pass
+        return apply
+
+    def prepare_scratch(self, scratch, slot=0):
+        """Make ``scratch`` (a host folder) the sandbox's home, owned by the sandbox's uid."""
+        scratch = Path(scratch)
+        scratch.mkdir(parents=True, exist_ok=True)
+        if self.privileged:
+            uid = FIRST_UID + slot
+            for path in [scratch, *scratch.rglob("*")]:
+                os.chown(path, uid, uid)
+        os.chmod(scratch, 0o755)
+        return scratch
+
+    def run(self, argv, scratch, slot=0, extra_env=None):
+        """Run ``argv`` in the sandbox; kill everything it started after ``limits.seconds``."""
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        if self.unsafe:
+            env = dict(self._environment(), PATH=f"{Path(sys.executable).parent}{os.pathsep}"
+                       f"{os.environ.get('PATH', '')}", PYTHONPATH=str(self.library),
+                       HOME=str(scratch))
+            for key in ("MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
+                        "JUPYTER_RUNTIME_DIR"):
+                env[key] = env[key].replace(HOME, str(scratch))
+        env.update(extra_env or {})
+        start = time.perf_counter()
+        fds = []
+        try:
+            if not self.unsafe:
+                for text in self._data_files(slot):
+                    r, w = os.pipe()
+                    os.write(w, text.encode())  # small: fits in the pipe's buffer
+                    os.close(w)
+                    fds.append(r)
+            cmd = self.command(argv, scratch, slot, fds)
+            with open(Path(scratch).parent / f".{Path(scratch).name}.out", "w+",
+                      encoding="utf-8", errors="replace") as out:
+                proc = subprocess.Popen(
+                    cmd, cwd=scratch if self.unsafe else "/", env=env, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=subprocess.STDOUT, preexec_fn=self._preexec(),
+                    pass_fds=tuple(fds), **({} if self.unsafe else {"close_fds": True}))
+                for fd in fds:
+                    os.close(fd)
+                fds = []
+                try:
+                    proc.wait(timeout=self.limits.seconds)
+                    timed_out = False
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    proc.wait()
+                out.seek(0)
+                output = out.read()[-20000:]
+        finally:
+            for fd in fds:
+                os.close(fd)
+        return Result(proc.returncode, timed_out, time.perf_counter() - start, output)

@@ -1,0 +1,153 @@
+"""Scoring one test cell from what the student's functions returned, and the message it shows.
+
+A test is a dict ``{"name", "points", "cases": [case, …]}``; a case is a dict with
+
+    id, kind ("values" | "shape" | "satisfies"), where (how the call is shown to the student),
+    weight, and for "values": expected, rtol, atol, hints [[wrong value, text], …];
+    for "shape": expected_shape; for "satisfies": test (an expression in r, the received value),
+    message.
+
+An outcome is what one call gave: ``{"value": …}``, or ``{"error": "Type: message"}``, or
+``{"not_implemented": True}``, each with optional ``"notes"`` (warnings raised inside the call).
+
+``judge(test, outcomes)`` returns a ``Verdict``: the points earned (all, none, or the weighted
+share of the checks passed, rounded to 0.01 and below the full points), and the text to show.
+The same function scores the student's own check in JupyterLab (visible cases) and the grader's
+(visible and hidden cases), so the messages are the same in both.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from selfcheck.compare import compare, describe, shape_of
+
+
+@dataclass
+class Verdict:
+    name: str
+    points: float
+    earned: float
+    passed: int
+    total: int
+    failures: list = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def full(self):
+        return self.total > 0 and self.passed == self.total
+
+    def text(self):
+        """What the test cell shows (without the ✗/✓ status of the whole cell for zero marks)."""
+        if self.total == 0:
+            return f"no checks were run for {self.name}"
+        warn = "".join(f"\n  note: {where} gave a warning ({note}). It costs no points, but it "
+                       f"usually means something overflowed or divided by zero."
+                       for note, where in self.notes.items())
+        if self.full:
+            return f"✓ {self.name}: all {self.total} checks passed.{warn}"
+        unique = "\n".join(f"✗ {m}" for m in dict.fromkeys(self.failures))
+        if self.passed == 0:
+            return f"{self.name}: none of {self.total} checks passed.\n{unique}"
+        return (f"{self.name}: {self.passed} of {self.total} checks passed "
+                f"({self.earned:g} of {self.points:g} points).\n{unique}")
+
+
+def _value_text(x):
+    return describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x)
+
+
+def _numeric(x):
+    try:
+        shape_of(x)
+        return True
+    except Exception:
+        return False
+
+
+def _problem(name, where, outcome):
+    if outcome is None:
+        return (f"{where} was not checked: the notebook stopped before this check could run "
+                f"(an earlier cell failed, or the time limit was reached).")
+    if outcome.get("not_implemented"):
+        return f"{name} is not implemented yet (it raises NotImplementedError)."
+    if outcome.get("error"):
+        return f"{where} raised {str(outcome['error'])[:300]}"
+    return None
+
+
+def _notes(outcome):
+    return "".join(f"\n    note: your code raised a warning: {n}" for n in (outcome or {}).get("notes", []))
+
+
+def judge_case(name, case, outcome):
+    """(ok, failure message or None) for one case."""
+    where = case["where"]
+    problem = _problem(name, where, outcome)
+    if problem:
+        return False, problem + _notes(outcome)
+    value = outcome.get("value")
+    kind = case["kind"]
+    if kind == "shape":
+        try:
+            got = shape_of(value)
+        except Exception:
+            got = None
+        want = tuple(case["expected_shape"])
+        if got == want:
+            return True, None
+        return False, f"{where} returned shape {got}, expected shape {want}" + _notes(outcome)
+    if kind == "satisfies":
+        try:
+            with np.errstate(all="ignore"):
+                ok = bool(eval(case["test"], {"np": np, "math": math, "__builtins__": {}},  # noqa: S307
+                               {"r": value}))
+        except Exception:
+            ok = False
+        if ok:
+            return True, None
+        return False, (f"{where}: {case['message']}\n    received {_value_text(value)}" + _notes(outcome))
+    expected = case["expected"]
+    ok, detail = compare(value, expected, case.get("rtol", 1e-6), case.get("atol", 1e-9))
+    if ok:
+        return True, None
+    message = (f"{where}\n    expected {_value_text(expected)}\n    received {_value_text(value)}"
+               f"\n    {detail}")
+    for wrong, text in case.get("hints", ()):
+        try:
+            if compare(value, wrong, 1e-6, 1e-9)[0]:
+                message += f"\n    hint: {text}"
+                break
+        except Exception:
+            continue
+    return False, message + _notes(outcome)
+
+
+def judge(test, outcomes):
+    """The ``Verdict`` of one test from ``outcomes`` ({case id: outcome}, missing = not run)."""
+    name, points = test["name"], float(test["points"])
+    passed = total = 0
+    passed_weight = total_weight = 0.0
+    failures, notes = [], {}
+    for case in test["cases"]:
+        outcome = outcomes.get(case["id"])
+        ok, failure = judge_case(name, case, outcome)
+        weight = float(case.get("weight", 1.0))
+        total += 1
+        total_weight += weight
+        for note in (outcome or {}).get("notes", []):
+            notes.setdefault(note, case["where"])
+        if ok:
+            passed += 1
+            passed_weight += weight
+        else:
+            failures.append(failure)
+    if total and passed == total:
+        earned = points
+    elif passed == 0:
+        earned = 0.0
+    else:
+        earned = min(round(points * passed_weight / total_weight, 2), points - 0.01)
+    return Verdict(name, points, earned, passed, total, failures, notes)
