@@ -407,6 +407,13 @@ class ClassRun:
                 cell.outputs = _clean_outputs(executed.cells[i].get("outputs", []))
                 interrupted |= any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
                 cell.execution_count = i + 1 if cell.outputs or executed.cells[i].get("execution_count") else None
+        total = sum(v.passed for v in verdicts.values()), sum(v.total for v in verdicts.values())
+        for cell in graded.cells:  # the notebook's closing summary() reports the judge's count
+            if cell.cell_type == "code" and _role(_meta(cell)) == "read-only" and cell.source.strip() == "summary()":
+                lines = [f"{total[0]} of {total[1]} checks passed (visible and hidden)."]
+                lines += [f"  {'✓' if v.full else '✗'} {v.name}: {v.passed} of {v.total}"
+                          for v in verdicts.values()]
+                cell.outputs = [new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
         if executed is not None:
             interrupted |= any(o.get("ename") == "KeyboardInterrupt"
                                for c in executed.cells[len(graded.cells):] for o in c.get("outputs", []))
