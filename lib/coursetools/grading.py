@@ -230,8 +230,9 @@ def _test_ids(nb):
             if c.cell_type == "code" and _role(_meta(c)) == "test"]
 
 
-def sandbox_notebook(graded, plan_file, results_file):
-    """What runs in the sandbox: test cells only take a snapshot; the checks' calls come last."""
+def sandbox_notebook(graded, probes, results_file):
+    """What runs in the sandbox: test cells only take a snapshot; the checks' calls come last,
+    each cell carrying its test's probes (they exist nowhere in the sandbox before that)."""
     nb = nbformat.from_dict(json.loads(json.dumps(graded)))
     runtime = "__import__('selfcheck.runtime', fromlist=['run'])"
     for cell in nb.cells:
@@ -240,7 +241,8 @@ def sandbox_notebook(graded, plan_file, results_file):
             if _role(_meta(cell)) == "test":
                 cell.source = f"{runtime}.snapshot({_meta(cell)['grade_id']!r}, globals())"
     for test_id in _test_ids(graded):
-        nb.cells.append(new_code_cell(f"{runtime}.run({test_id!r}, {plan_file!r}, {results_file!r}, None)"))
+        plan = json.dumps(probes["tests"][test_id], allow_nan=False)
+        nb.cells.append(new_code_cell(f"{runtime}.run({test_id!r}, {plan!r}, {results_file!r})"))
     return nb
 
 
@@ -343,7 +345,7 @@ class ClassRun:
         os.chmod(self.work, 0o711)
         library = judging.build_library(LIB, self.work / "lib", self.judge.library)
         self.sandbox = sandboxing.Sandbox(library, limits=limits, unsafe=unsafe)
-        self.probe_text = json.dumps(self.judge.probe_plan(), allow_nan=False)
+        self.probes = self.judge.probe_plan()
         self.released = nbformat.read(self.root / "exercises" / assignment / self.notebook,
                                       as_version=4)
 
@@ -371,26 +373,26 @@ class ClassRun:
         notes += rebuild_notes
         scratch = self.sandbox.prepare_scratch(self.work / f"student-{slot}-{time.monotonic_ns()}", slot)
         try:
-            nbformat.write(sandbox_notebook(graded, "probes.json", "results.jsonl"),
+            nbformat.write(sandbox_notebook(graded, self.probes, "results.jsonl"),
                            scratch / "submission.ipynb")
-            (scratch / "probes.json").write_text(self.probe_text, encoding="utf-8")
             self.sandbox.prepare_scratch(scratch, slot)
-            run = self.sandbox.run([f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
-                                    else sys.executable, "-m", "selfcheck.runner",
-                                    "submission.ipynb", "executed.ipynb", "--cell-timeout",
-                                    str(self.sandbox.limits.cell_seconds)], scratch, slot)
+            python = (f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
+                      else sys.executable)
+            run = self.sandbox.run([python, "-m", "selfcheck.runner", "submission.ipynb",
+                                    "--keep", str(len(graded.cells)), "--output-fd", "{fd}",
+                                    "--cell-timeout", str(self.sandbox.limits.cell_seconds)],
+                                   scratch, slot, channel=MAX_NOTEBOOK_BYTES)
             result["log"] = run.output
             outcomes = read_outcomes(scratch / "results.jsonl", self.tests)
-            executed = None
-            exe = scratch / "executed.ipynb"
-            if exe.is_file() and not exe.is_symlink() and exe.stat().st_size < MAX_NOTEBOOK_BYTES:
-                try:
-                    executed = nbformat.read(exe, as_version=4)
-                except Exception:
+            executed, status = None, ""
+            try:
+                sent = json.loads(run.channel.decode("utf-8"))
+                status = str(sent.get("status", ""))[:300]
+                executed = nbformat.from_dict(sent["notebook"])
+                if not isinstance(executed.get("cells"), list):
                     executed = None
-            status_file = scratch / "executed.ipynb.status"
-            status = (status_file.read_text(encoding="utf-8", errors="replace")[:300].strip()
-                      if status_file.is_file() and not status_file.is_symlink() else "")
+            except Exception:  # nothing sent (the run was killed), or not what the runner sends
+                executed = None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         verdicts = self.judge.judge(outcomes)

@@ -68,6 +68,7 @@ class Result:
     timed_out: bool
     seconds: float
     output: str
+    channel: bytes = b""
 
 
 def _base_command(privileged):
@@ -228,8 +229,32 @@ class Sandbox:
         os.chmod(scratch, 0o755)
         return scratch
 
-    def run(self, argv, scratch, slot=0, extra_env=None):
-        """Run ``argv`` in the sandbox; kill everything it started after ``limits.seconds``."""
+    def run(self, argv, scratch, slot=0, extra_env=None, channel=0):
+        """Run ``argv`` in the sandbox; kill everything it started after ``limits.seconds``.
+
+        ``channel``: if not 0, a pipe is opened for the command to write at most that many bytes
+        to; "{fd}" in ``argv`` is replaced by its file descriptor, and what was written comes back
+        as ``Result.channel``."""
+        import threading
+        received = bytearray()
+        reader = None
+        channel_fds = ()
+        if channel:
+            r_end, w_end = os.pipe()
+            os.set_inheritable(w_end, True)
+            argv = [str(a).replace("{fd}", str(w_end)) for a in argv]
+            channel_fds = (w_end,)
+
+            def read():
+                with os.fdopen(r_end, "rb") as pipe:
+                    while True:
+                        chunk = pipe.read(1 << 16)
+                        if not chunk:
+                            break
+                        if len(received) < channel:
+                            received.extend(chunk[:channel - len(received)])
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         if self.unsafe:
             env = dict(self._environment(), PATH=f"{Path(sys.executable).parent}{os.pathsep}"
@@ -254,10 +279,10 @@ class Sandbox:
                 proc = subprocess.Popen(
                     cmd, cwd=scratch if self.unsafe else "/", env=env, stdin=subprocess.DEVNULL,
                     stdout=out, stderr=subprocess.STDOUT, preexec_fn=self._preexec(),
-                    pass_fds=tuple(fds), **({} if self.unsafe else {"close_fds": True}))
-                for fd in fds:
+                    pass_fds=tuple(fds) + channel_fds, close_fds=True)
+                for fd in fds + list(channel_fds):
                     os.close(fd)
-                fds = []
+                fds, channel_fds = [], ()
                 try:
                     proc.wait(timeout=self.limits.seconds)
                     timed_out = False
@@ -271,6 +296,9 @@ class Sandbox:
                 out.seek(0)
                 output = out.read()[-20000:]
         finally:
-            for fd in fds:
+            for fd in fds + list(channel_fds):
                 os.close(fd)
-        return Result(proc.returncode, timed_out, time.perf_counter() - start, output)
+        if reader is not None:
+            reader.join(timeout=60)
+        return Result(proc.returncode, timed_out, time.perf_counter() - start, output,
+                      bytes(received))

@@ -77,16 +77,16 @@ def snapshot(test_id, namespace):
     _SNAPSHOTS[test_id] = dict(namespace)
 
 
-def run(test_id, plan_file, results_file, namespace):
-    """Run the cases of ``test_id`` from ``plan_file``; append each outcome to ``results_file``.
+def run(test_id, plan, results_file):
+    """Run the cases of ``test_id`` (``plan``: its probes, as JSON text); append each outcome to
+    ``results_file``.
 
     The namespace is the snapshot taken at the test's cell; a test whose cell never ran (the
     notebook stopped before it) records nothing, so its cases count as not checked.
     """
     if test_id not in _SNAPSHOTS:
         return
-    with open(plan_file, encoding="utf-8") as f:
-        test = json.load(f)["tests"][test_id]
+    test = json.loads(plan)
     scope = _SNAPSHOTS[test_id]
     for case in test["cases"]:
         inputs = {k: codec.decode(v) for k, v in case["inputs"].items()}
