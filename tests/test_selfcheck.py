@@ -1,0 +1,240 @@
+"""The exercise checks: what they report, how they score, and what nothing in a kernel can change.
+
+The same verdict code scores a student's own check in JupyterLab (``selfcheck.check``, visible
+cases read from visible_checks.json) and the grader's (``coursetools.judge``, outside the kernel);
+these tests build small assignments with the instructor's API and run both.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import selfcheck
+from coursetools.judge import Assignment, build_library, call, probe
+from nnlib import activations as act
+from selfcheck import CheckFailed, codec, runtime
+
+
+def stable_sigmoid(v, a=1.0):
+    z = a * np.asarray(v, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def assignment(build, points=2, name="sigmoid", test_id="test_f"):
+    a = Assignment("demo")
+    a.test(test_id, name=name, points=points)(build)
+    return a
+
+
+def local(a, tmp_path, namespace, test_id="test_f"):
+    """Run the visible checks of ``a`` as a student would, in JupyterLab."""
+    (tmp_path / "visible_checks.json").write_text(json.dumps(a.visible_plan()))
+    return selfcheck.check(test_id, namespace=dict(namespace, np=np), folder=tmp_path)
+
+
+def graded(a, namespace, test_id="test_f"):
+    """The grader's verdict: every case (visible and hidden) called, then judged."""
+    plan = a.probe_plan()["tests"][test_id]
+    outcomes = {}
+    for case in plan["cases"]:
+        inputs = {k: codec.decode(v) for k, v in case["inputs"].items()}
+        raw = runtime.encode_outcome(runtime.call(case["expr"], inputs, dict(namespace, np=np)))
+        if "value" in raw:
+            raw["value"] = codec.decode(json.loads(json.dumps(raw["value"])))
+        outcomes[case["id"]] = raw
+    return a.judge({test_id: outcomes})[test_id]
+
+
+def sigmoid_checks(t):
+    v = np.array([0.0, 1.0])
+    t.values(call("sigmoid", v), expected=act.sigmoid(v))
+    v = np.array([1.0, -1.0])
+    t.values(call("sigmoid", v, 3.0), expected=act.sigmoid(v, 3.0),
+             hints=[(lambda v, a=1.0: 1 / (1 + np.exp(-v)), "the slope a is ignored")])
+    with t.hidden():
+        v = np.array([-1000.0, 0.0, 1000.0])
+        t.values(call("sigmoid", v), expected=act.sigmoid(v), label="large scores")
+
+
+def test_all_passed_prints_and_returns_nothing(tmp_path, capsys):
+    assert local(assignment(sigmoid_checks), tmp_path, {"sigmoid": stable_sigmoid}) is None
+    assert "✓ sigmoid: all 2 checks passed" in capsys.readouterr().out
+
+
+def test_failure_names_function_input_expected_received_worst_entry_and_hint(tmp_path, capsys):
+    earned = local(assignment(sigmoid_checks), tmp_path,
+                   {"sigmoid": lambda v, a=1.0: 1 / (1 + np.exp(-np.asarray(v)))})
+    out = capsys.readouterr().out
+    assert earned == 1.0
+    assert "sigmoid(array([ 1., -1.]), 3)" in out
+    assert "expected array([0.952574, 0.047426])" in out
+    assert "received array([0.731059, 0.268941])" in out
+    assert "worst entry at index" in out
+    assert "hint: the slope a is ignored" in out
+
+
+def test_local_and_graded_verdicts_agree_on_visible_cases_and_hidden_ones_count_when_graded():
+    a = assignment(sigmoid_checks)
+    naive = {"sigmoid": lambda v, a=1.0: 1 / (1 + np.exp(-a * np.asarray(v, float)))}
+    verdict = graded(a, naive)
+    assert (verdict.passed, verdict.total) == (3, 3)   # overflow warns but the values are right
+    assert "overflow" in verdict.text()                  # said as a note, costing nothing
+    wrong = graded(a, {"sigmoid": lambda v, a=1.0: np.zeros(np.shape(v))})
+    assert wrong.earned == 0 and "sigmoid(large scores)" in wrong.text()
+
+
+def test_shape_mismatch_is_reported_as_shapes(tmp_path):
+    def build(t):
+        t.values(call("softmax", np.ones((2, 3))), expected=act.softmax(np.ones((2, 3))))
+    with pytest.raises(CheckFailed, match=r"wrong shape: expected \(2, 3\), received \(2,\)"):
+        local(assignment(build, name="softmax"), tmp_path, {"softmax": lambda v: np.asarray(v).sum(-1)})
+
+
+def test_none_passed_raises_checkfailed_said_once_without_traceback(tmp_path):
+    def build(t):
+        t.values(call("relu", np.ones(3)), expected=np.ones(3))
+        t.values(call("relu", np.zeros(3)), expected=np.zeros(3))
+
+    def not_done(v):
+        raise NotImplementedError()
+    with pytest.raises(CheckFailed) as info:
+        local(assignment(build, name="relu"), tmp_path, {"relu": not_done})
+    assert str(info.value).count("is not implemented yet") == 1
+    assert info.value._render_traceback_()[0].startswith("CheckFailed: relu")
+
+
+def test_a_missing_function_and_exceptions_become_failed_checks(tmp_path):
+    def build(t):
+        t.values(call("relu", np.ones(3)), expected=np.ones(3))
+    with pytest.raises(CheckFailed, match="raised NameError"):
+        local(assignment(build, name="relu"), tmp_path, {})
+    with pytest.raises(CheckFailed, match="raised AttributeError"):
+        local(assignment(build, name="relu"), tmp_path, {"relu": lambda v: v.nonexistent()})
+
+
+def test_warnings_and_stderr_in_student_code_cost_nothing(tmp_path, capsys):
+    def noisy(v, a=1.0):
+        warnings.warn("careful")
+        print("debugging", file=sys.stderr)
+        return 1 / (1 + np.exp(-a * np.asarray(v, dtype=float)))
+
+    def build(t):
+        v = np.array([-1000.0, 0.0, 1000.0])
+        t.values(call("sigmoid", v), expected=act.sigmoid(v))
+    assert local(assignment(build), tmp_path, {"sigmoid": noisy}) is None
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "overflow" in captured.out and "careful" in captured.out and "debugging" in captured.out
+
+
+def test_derivative_is_checked_against_finite_differences_with_a_sign_hint(tmp_path):
+    def build(t):
+        t.derivative(call("tanh_derivative", np.array([-1.0, 0.5])), np.tanh)
+    a = assignment(build, name="tanh_derivative")
+    with pytest.raises(CheckFailed, match="sign of your derivative is flipped"):
+        local(a, tmp_path, {"tanh_derivative": lambda v: -(1 - np.tanh(v) ** 2)})
+    assert local(a, tmp_path, {"tanh_derivative": lambda v: 1 - np.tanh(v) ** 2}) is None
+
+
+def test_partial_credit_is_never_full_marks():
+    def build(t):
+        for _ in range(999):
+            t.values(probe("f(x)", x=np.ones(1)), expected=np.ones(1))
+        t.values(probe("f(x)", x=np.ones(1)), expected=np.zeros(1))
+    assert graded(assignment(build, points=1, name="f"), {"f": lambda x: x}).earned == 0.99
+
+
+def test_nan_received_is_a_failure_not_a_pass():
+    def build(t):
+        t.values(probe("f(x)", x=np.ones(2)), expected=np.ones(2))
+    verdict = graded(assignment(build, name="f"), {"f": lambda x: np.full(2, np.nan)})
+    assert verdict.earned == 0 and "received nan" in verdict.text()
+
+
+def test_satisfies_and_shape_checks():
+    def build(t):
+        t.shape(probe("f(x)", x=np.ones((2, 2))), expected_shape=(2, 2))
+        t.satisfies(probe("f(x).sum()", x=np.ones((2, 2))), "r >= 4", "the sum should be at least 4")
+    verdict = graded(assignment(build, name="f"), {"f": lambda x: x * 0.5})
+    assert (verdict.passed, verdict.total) == (1, 2)
+    assert "the sum should be at least 4" in verdict.text()
+
+
+def test_patching_numpy_or_the_checks_in_the_kernel_changes_nothing_in_the_judge(monkeypatch):
+    a = assignment(sigmoid_checks)
+    namespace = {"sigmoid": lambda v, a=1.0: np.zeros(np.shape(v))}
+    monkeypatch.setattr(np, "allclose", lambda *args, **k: True)
+    import selfcheck.compare
+    monkeypatch.setattr(selfcheck.compare, "compare", lambda *args, **k: (True, ""))
+    outcomes = {}
+    for case in a.probe_plan()["tests"]["test_f"]["cases"]:
+        inputs = {k: codec.decode(v) for k, v in case["inputs"].items()}
+        outcomes[case["id"]] = runtime.call(case["expr"], inputs, dict(namespace, np=np))
+    monkeypatch.undo()  # the judge runs in another process, where nothing was patched
+    assert a.judge({"test_f": outcomes})["test_f"].earned == 0
+
+
+def test_the_student_receives_copies_of_inputs():
+    def build(t):
+        t.values(probe("f(x)", x=np.ones(3)), expected=np.zeros(3))
+        t.values(probe("x", x=np.ones(3)), expected=np.ones(3))
+    def mutates(x):
+        x[:] = 0
+        return x
+    assert graded(assignment(build, name="f"), {"f": mutates}).full
+
+
+def test_summary_counts_checks(tmp_path, capsys):
+    selfcheck.reset()
+    selfcheck.summary()
+    assert "No checks have run yet" in capsys.readouterr().out
+    local(assignment(sigmoid_checks), tmp_path, {"sigmoid": stable_sigmoid})
+    selfcheck.summary()
+    assert "2 of 2 visible checks passed" in capsys.readouterr().out
+    selfcheck.reset()
+
+
+def test_visible_file_holds_no_hidden_case_and_a_missing_file_is_explained(tmp_path):
+    plan = assignment(sigmoid_checks).visible_plan()
+    text = json.dumps(plan)
+    assert "large scores" not in text and "-1000" not in text
+    assert plan["tests"]["test_f"]["hidden_checks"] == 1
+    with pytest.raises(CheckFailed, match="visible_checks.json should be in the same folder"):
+        selfcheck.check("test_f", namespace={}, folder=tmp_path)
+
+
+def test_codec_round_trips_data_and_refuses_code():
+    values = [None, True, 3, -2.5, float("nan"), float("inf"), 1 + 2j, "text", [1, (2.0, "x")],
+              {"a": np.arange(6).reshape(2, 3)}, np.array([True, False]), np.float32(1.5)]
+    for value in values:
+        back = codec.loads(codec.dumps(value))
+        assert repr(back).replace("np.float32(1.5)", "1.5") == repr(value).replace("np.float32(1.5)", "1.5") \
+            or (isinstance(value, float) and np.isnan(value) and np.isnan(back)) \
+            or (isinstance(value, dict) and np.array_equal(back["a"], value["a"]))
+    unsupported = codec.loads(codec.dumps(lambda: 0))
+    assert isinstance(unsupported, codec.Unsupported)
+    for bad in ({"ndarray": "AAAA", "dtype": "|O", "shape": [1]},
+                {"ndarray": "AAAA", "dtype": "<f8", "shape": [10 ** 9]},
+                {"__class__": "os.system"}):
+        with pytest.raises(ValueError):
+            codec.decode(bad)
+
+
+def test_graded_library_keeps_names_but_not_implementations(tmp_path):
+    import subprocess
+    from pathlib import Path
+    lib = build_library(Path(__file__).resolve().parents[1] / "lib", tmp_path / "lib")
+    code = ("import nnlib.activations as a, nnlib.layers, nnlib.data, nnlib.style\n"
+            "try:\n    a.sigmoid(0.0)\nexcept NotImplementedError as e:\n    print('removed:', e)\n"
+            "print('data works:', nnlib.data.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(lib), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert "removed: nnlib.activations.sigmoid of the course library is not available" in out.stdout, out.stderr
+    assert "data works: nnlib.data" in out.stdout
+    assert "def sigmoid" in (lib / "nnlib" / "activations.py").read_text()
+    assert "np.exp" not in (lib / "nnlib" / "activations.py").read_text()
