@@ -3,8 +3,9 @@ course.
 
 Submissions: the solution (18 of 18), the untouched student notebook (0), six realistic mistakes
 (one per function) with their hints, answers that hard-code the visible expected outputs (no
-hidden points), and answers that call the course library's own optimizers and batch norm (0 for
-those functions).
+hidden points), answers that call the course library's own optimizers and batch norm (0 for
+those functions, whose implementations are not available while graded), and an answer that
+patches the checks' comparison in its own kernel (0: the checks are judged outside it).
 """
 from __future__ import annotations
 
@@ -154,6 +155,21 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
 ''',
 }
 
+# The checks' comparison patched in the kernel so that every check() there passes, with a wrong
+# answer: the grader judges outside the kernel, so the patch changes nothing.
+TAMPERING = {
+    "momentum": '''
+import selfcheck.compare
+import selfcheck.verdict
+
+selfcheck.compare.compare = selfcheck.verdict.compare = lambda *args, **kwargs: (True, "")
+
+
+def momentum_update(w, dw, state=None, lr=0.01, beta=0.9):
+    return w[:1], state
+''',
+}
+
 
 def _outputs(root, student, grade_id):
     return output_text(root, student, A, grade_id)
@@ -167,6 +183,7 @@ def graded(course_copy):
         "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
         "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
         "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
+        "tampering": lambda released, perfect: replace_answers(perfect, TAMPERING),
     }
     return course_copy, grade_all(course_copy, A, submissions)
 
@@ -193,5 +210,15 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     cells = scores["library"]["cells"]
     assert cells["test_momentum"] == 0 and cells["test_batchnorm"] == 0, cells
     assert scores["library"]["total"] == pytest.approx(18 - 3 - 3)
-    assert "calls the course library's own nnlib.optimizers" in _outputs(root, "library", "test_momentum")
-    assert "calls the course library's own nnlib.layers" in _outputs(root, "library", "test_batchnorm")
+    # while graded the library keeps its names but not its implementations
+    for grade_id, module in (("test_momentum", "nnlib.optimizers"), ("test_batchnorm", "nnlib.layers")):
+        text = _outputs(root, "library", grade_id)
+        assert f"it calls {module}." in text and "not available while graded" in text, (grade_id, text)
+
+
+def test_patching_the_checks_in_the_kernel_earns_nothing(graded):
+    root, scores = graded
+    cells = scores["tampering"]["cells"]
+    assert cells["test_momentum"] == 0, cells
+    assert scores["tampering"]["total"] == pytest.approx(18 - 3)
+    assert "none of 5 checks passed" in _outputs(root, "tampering", "test_momentum")
