@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -102,3 +103,88 @@ def test_no_solution_or_hidden_test_leaks_into_exercises(name):
         assert secret, f"{source.name} has no solution or hidden-test regions"
         leaked = [line for line in secret if line in released_text]
         assert not leaked, f"exercises/{name} contains protected lines: {leaked[:5]}"
+
+
+# ----------------------------------------------------------------------------------------------
+# A functional leak check: no function a student is given computes a graded answer
+# ----------------------------------------------------------------------------------------------
+def _given_functions(name):
+    """Every function the student notebook of ``name`` defines outside its answer cells, and
+    every helper its checks send to the kernel (the prelude), by name."""
+    import contextlib
+    import os
+    import types
+    folder = ROOT / "exercises" / name
+    functions = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        namespace = {"__name__": "__exercise__"}
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if cell.cell_type != "code" or meta.get("solution"):
+                    continue
+                with contextlib.suppress(Exception), contextlib.redirect_stdout(None):
+                    exec(compile(cell.source, f"<{name} cell>", "exec"), namespace)  # noqa: S102
+        finally:
+            os.chdir(cwd)
+        functions.update({f"cell {k}": v for k, v in namespace.items()
+                          if isinstance(v, types.FunctionType) and v.__code__.co_filename.startswith("<")})
+    visible = json.loads((folder / "visible_checks.json").read_text())
+    for test in visible["tests"].values():
+        scope = {}
+        exec(test.get("prelude", ""), scope)  # noqa: S102
+        functions.update({f"prelude {k}": v for k, v in scope.items() if callable(v) and not k.startswith("__")})
+    return functions
+
+
+_CALL = re.compile(r"^\w+\((?:_a\d+|\w+=_k_\w+)?(?:, (?:_a\d+|\w+=_k_\w+))*\)$")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_no_function_given_to_students_returns_a_graded_answer(name):
+    import copy
+    import signal
+    import warnings
+    from coursetools import judge
+    from selfcheck.compare import compare
+    functions = _given_functions(name)
+    plan = judge.load(name, ROOT).judge_plan()
+
+    def alarm(*_):
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    leaks, tried = [], 0
+    try:
+        for test in plan.values():
+            for case in test["cases"]:
+                if case["kind"] != "values" or not _CALL.match(case["expr"]):
+                    continue
+                expected = np.asarray(case["expected"]) if not isinstance(case["expected"], (str, dict)) else None
+                if expected is None or expected.dtype.kind not in "biufc" or expected.size < 2 \
+                        or np.all(expected == expected.ravel()[0]):
+                    continue  # a constant answer is matched by chance too easily to prove anything
+                inputs = case["inputs"]
+                args = [inputs[f"_a{i}"] for i in range(sum(k.startswith("_a") for k in inputs))]
+                kwargs = {k[3:]: v for k, v in inputs.items() if k.startswith("_k_")}
+                for label, func in functions.items():
+                    tried += 1
+                    signal.alarm(5)
+                    try:
+                        with warnings.catch_warnings(), np.errstate(all="ignore"):
+                            warnings.simplefilter("ignore")
+                            got = func(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+                        if compare(got, case["expected"], case["rtol"], case["atol"])[0]:
+                            leaks.append(f"{label} returns the answer of {case['where']}")
+                    except BaseException as exc:  # noqa: BLE001  (anything a helper may raise)
+                        if isinstance(exc, KeyboardInterrupt):
+                            raise
+                    finally:
+                        signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    assert not leaks, f"exercises/{name} gives students functions that compute graded answers: {leaks[:5]}"
+    assert not (ROOT / "exercises" / name / judge.CHECKS_FILE).exists(), "checks.py must never be released"
