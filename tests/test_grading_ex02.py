@@ -3,7 +3,8 @@
 Submissions: the instructor's solution (16 points), the untouched student notebook (0), one with
 four realistic mistakes (each scoring the partial marks designed below and showing its hint), one
 that hard-codes the visible examples' answers (earns visible checks only, no hidden ones), and one
-that calls the course library's perceptron (0 for those functions).
+that calls the course library's perceptron (0 for those functions: while graded, the library's own
+implementations are not available).
 """
 from __future__ import annotations
 
@@ -179,5 +180,7 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     assert cells["test_perceptron_output"] == 0
     assert cells["test_perceptron_train"] == 0
     assert scores["library"]["total"] == 16 - 2 - 4
-    assert "calls the course library's own nnlib.classic" in output_text(
-        root, "library", A, "test_perceptron_output")
+    shown = output_text(root, "library", A, "test_perceptron_output")
+    assert "it calls nnlib.classic.perceptron_predict of the course library" in shown
+    assert "not available while graded" in shown
+    assert "not available while graded" in output_text(root, "library", A, "test_perceptron_train")
