@@ -5,7 +5,8 @@ A symbolic ``Tensor`` holds no numbers: it records its per-example shape and whi
 orders the nodes, and then runs them forward (inputs → outputs) and backward (outputs →
 inputs). Where a tensor feeds several layers, the gradients coming back from them ADD UP; a
 layer called on several tensors (a shared layer) gets the SUM of the gradients of all its calls:
-L = J₁ + J₂ gives dL/dw = dJ₁/dw + dJ₂/dw.
+L = J₁ + J₂ gives dL/dw = dJ₁/dw + dJ₂/dw. A merge layer (``Add``, lecture 22) is called on a
+LIST of tensors, ``Add()([x, h])``, and hands one gradient back to each of them.
 """
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ class Tensor:
 
 
 class _Node:
-    """One call of a layer: input tensor → output tensor (+ the layer's cache of that call)."""
+    """One call of a layer: input tensor → output tensor (+ the layer's cache of that call).
+
+    A merge layer's node has a list of tensors as ``input``; ``inputs`` is always a list.
+    """
 
     def __init__(self, layer, inp):
         self.layer, self.input = layer, inp
+        self.inputs = list(inp) if isinstance(inp, list) else [inp]
         self.output = None
         self.cache = None
 
@@ -58,7 +63,20 @@ def Input(shape, name=None):
 
 
 def call_layer(layer, tensor):
-    """``layer(tensor)`` (lecture 18): build the layer for the tensor's shape, record a node."""
+    """``layer(tensor)`` (lecture 18): build the layer for the tensor's shape, record a node.
+
+    A merge layer (``merges = True``, e.g. ``Add``, lecture 22) takes a list of tensors.
+    """
+    if getattr(layer, "merges", False):
+        if (not isinstance(tensor, (list, tuple))
+                or not all(isinstance(t, Tensor) for t in tensor)):
+            raise TypeError(f"layer {layer.name!r} merges several tensors: call it on a list "
+                            f"of them, e.g. {type(layer).__name__}()([a, b])")
+        shapes = [t.shape for t in tensor]
+        layer.ensure_built(shapes, np.float64)
+        node = _Node(layer, list(tensor))
+        node.output = Tensor(layer.compute_output_shape(shapes), node, layer.name)
+        return node.output
     if not isinstance(tensor, Tensor):
         raise TypeError(f"layer {layer.name!r} was called on a {type(tensor).__name__}; in the "
                         f"functional API call layers on Input(...) tensors or on layer outputs "
@@ -108,7 +126,8 @@ class Model(BaseModel):
         self._shared = {lid for lid, c in calls.items() if c > 1}
         consumers = {}
         for node in self.nodes:
-            consumers[id(node.input)] = consumers.get(id(node.input), 0) + 1
+            for inp in node.inputs:
+                consumers[id(inp)] = consumers.get(id(inp), 0) + 1
         self._consumers = consumers
         self.input_names = tuple(t.name for t in self.inputs)
         names = []
@@ -133,7 +152,8 @@ class Model(BaseModel):
                 return
             if id(t.node) in seen:
                 return
-            visit(t.node.input, path)
+            for inp in t.node.inputs:
+                visit(inp, path)
             seen.add(id(t.node))
             order.append(t.node)
 
@@ -164,7 +184,11 @@ class Model(BaseModel):
     def _forward(self, xs, training):
         values = {id(t): x for t, x in zip(self.inputs, xs)}
         for node in self.nodes:
-            values[id(node.output)] = node.layer.forward(values[id(node.input)], training)
+            if isinstance(node.input, list):
+                x = [values[id(t)] for t in node.input]
+            else:
+                x = values[id(node.input)]
+            values[id(node.output)] = node.layer.forward(x, training)
             node.cache = node.layer._cache
         return [values[id(t)] for t in self.outputs]
 
@@ -181,6 +205,11 @@ class Model(BaseModel):
                 continue
             layer = node.layer
             layer._cache = node.cache
+            if isinstance(node.input, list):           # a merge: one gradient per input
+                for t, g_in in zip(node.input, layer.backward(g)):
+                    if t.node is not None:
+                        pending[id(t)] = pending[id(t)] + g_in if id(t) in pending else g_in
+                continue
             if node.input.node is None:                # fed by an Input: no dL/dx needed
                 _backward_without_grad_x(layer, g)
                 g_in = None
