@@ -3,7 +3,8 @@
 Submissions: the instructor's solution (18 points), the untouched student notebook (0), one with
 four realistic mistakes (each scoring the partial marks designed below and showing its hint), one
 that hard-codes the visible examples' answers (earns visible checks only, no hidden ones), and one
-that calls the course library's losses (0 for those functions, and for what is built on them).
+that calls the course library's losses (0 for those functions, and for what is built on them:
+while graded, the library's own implementations are not available).
 """
 from __future__ import annotations
 
@@ -168,4 +169,8 @@ def test_hard_coded_visible_answers_earn_no_hidden_points(graded):
 def test_calling_the_library_earns_nothing_for_that_function(graded):
     root, scores = graded
     assert scores["library"]["cells"] == pytest.approx(LIBRARY_SCORES)
-    assert "calls the course library's own nnlib.losses.mse" in output_text(root, "library", A, "test_mse")
+    shown = output_text(root, "library", A, "test_mse")
+    assert "it calls nnlib.losses.mse of the course library" in shown
+    assert "not available while graded" in shown
+    assert "it calls nnlib.losses.categorical_cross_entropy of the course library" in output_text(
+        root, "library", A, "test_network_loss")
