@@ -4,8 +4,9 @@ Submissions: the instructor's solution (20 points), the untouched student notebo
 four realistic backpropagation mistakes, one whose gradient checker uses one-sided differences
 (each scoring the partial marks designed below and showing its hint), one that hard-codes the
 visible examples' answers (earns visible checks only, no hidden ones), and one that calls the
-course library (0 for those functions). Gradients are graded against finite differences, so the
-scores below also show that the tests catch wrong gradients.
+course library (0 for those functions: while graded, the library's own implementations are not
+available). Gradients are graded against finite differences, so the scores below also show that
+the tests catch wrong gradients.
 """
 from __future__ import annotations
 
@@ -232,5 +233,7 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     root, scores = graded
     cells = scores["library"]["cells"]
     assert cells == dict(POINTS, test_mlp_gradients=0, test_numerical_gradient=0, test_gradient_check=0)
-    assert "calls the course library's own nnlib.gradcheck.numerical_gradient" in output_text(
-        root, "library", A, "test_numerical_gradient")
+    text = output_text(root, "library", A, "test_numerical_gradient")
+    assert "nnlib.gradcheck.numerical_gradient" in text and "not available while graded" in text
+    text = output_text(root, "library", A, "test_mlp_gradients")
+    assert "nnlib.losses.softmax_cross_entropy" in text and "not available while graded" in text
