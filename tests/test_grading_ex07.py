@@ -3,8 +3,10 @@
 Submissions: the solution (14 of 14), the untouched student notebook (0), realistic mistakes (a
 transposed recurrent matrix, hidden states not fed forward, the forget and input gates swapped,
 clipping each array by its own norm, clipping one side only) with their hints, answers that
-hard-code the visible expected outputs (no hidden points), and answers that call the course
-library's own cells and clipping (0 for those functions).
+hard-code the visible expected outputs (no hidden points), answers that call the course
+library's own cells and clipping (0 for those functions, whose implementations are not available
+while graded), and an answer that patches the checks' comparison in its own kernel (0: the checks
+are judged outside it).
 """
 from __future__ import annotations
 
@@ -122,6 +124,21 @@ def clip_by_value(grads, limit):
 ''',
 }
 
+# The checks' comparison patched in the kernel so that every check() there passes, with a wrong
+# answer: the grader judges outside the kernel, so the patch changes nothing.
+TAMPERING = {
+    "lstm_step": '''
+import selfcheck.compare
+import selfcheck.verdict
+
+selfcheck.compare.compare = selfcheck.verdict.compare = lambda *args, **kwargs: (True, "")
+
+
+def lstm_step(x_t, h_prev, c_prev, Wx, Wh, b):
+    return h_prev, c_prev
+''',
+}
+
 
 def _outputs(root, student, grade_id):
     return output_text(root, student, A, grade_id)
@@ -135,6 +152,7 @@ def graded(course_copy):
         "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
         "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
         "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
+        "tampering": lambda released, perfect: replace_answers(perfect, TAMPERING),
     }
     return course_copy, grade_all(course_copy, A, submissions)
 
@@ -162,5 +180,16 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     for grade_id in ("test_lstm_step", "test_clip_by_norm", "test_clip_by_value"):
         assert cells[grade_id] == 0, (grade_id, cells)
     assert scores["library"]["total"] == pytest.approx(14 - 4 - 3 - 2)
-    assert "calls the course library's own nnlib.layers" in _outputs(root, "library", "test_lstm_step")
-    assert "calls the course library's own nnlib.optimizers" in _outputs(root, "library", "test_clip_by_norm")
+    # while graded the library keeps its names but not its implementations
+    for grade_id, module in (("test_lstm_step", "nnlib.layers"), ("test_clip_by_norm", "nnlib.optimizers"),
+                             ("test_clip_by_value", "nnlib.optimizers")):
+        text = _outputs(root, "library", grade_id)
+        assert f"it calls {module}." in text and "not available while graded" in text, (grade_id, text)
+
+
+def test_patching_the_checks_in_the_kernel_earns_nothing(graded):
+    root, scores = graded
+    cells = scores["tampering"]["cells"]
+    assert cells["test_lstm_step"] == 0, cells
+    assert scores["tampering"]["total"] == pytest.approx(14 - 4)
+    assert "none of 7 checks passed" in _outputs(root, "tampering", "test_lstm_step")
