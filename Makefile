@@ -14,9 +14,12 @@ JOBS   ?= 2
 
 .PHONY: lab test setup generate bench clean release collect autograde feedback grades demo
 
+# Serves the whole repository (the map links to exercises/) and both prints and opens the course
+# map's URL. (JupyterLab's LabApp.default_url, not ServerApp's: JupyterLab sets the server's to its
+# own, /lab, at start-up; a file argument would change only the URL opened, not the one printed.)
 # (JupyterLab refuses to run as root unless told; containers often run as root.)
 lab: $(STAMP)
-	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" lectures/00_course_map.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
+	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lectures/00_course_map.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
 	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
@@ -51,8 +54,11 @@ release: $(STAMP)
 collect: $(STAMP)
 	$(if $(FROM),$(GRADE) import $(A) $(FROM),$(RUN) $(BIN)/nbgrader collect $(A))
 
+# WORKERS=N grades N students at once (default: the number of cores); CLUSTER=local or a Dask
+# scheduler's address runs the grading tasks on Dask; NO_SANDBOX=1 grades without the sandbox
+# (unsafe: only for trying the cycle on work you trust, never for graded work).
 autograde: $(STAMP)
-	$(GRADE) autograde $(A)
+	$(GRADE) autograde $(A) $(if $(WORKERS),--workers $(WORKERS)) $(if $(CLUSTER),--cluster $(CLUSTER)) $(if $(NO_SANDBOX),--no-sandbox)
 
 feedback: $(STAMP)
 	$(GRADE) feedback $(A)

@@ -1,7 +1,8 @@
 """The instructor's grading steps, one command each, that never lose a submission or a grade.
 
     python -m coursetools.grading import     ASSIGNMENT FOLDER   # a folder of submissions
-    python -m coursetools.grading autograde  ASSIGNMENT [--workers N] [--no-sandbox]
+    python -m coursetools.grading autograde  ASSIGNMENT [--workers N] [--cluster local|ADDRESS]
+                                                        [--no-sandbox]
     python -m coursetools.grading feedback   ASSIGNMENT
     python -m coursetools.grading grades     ASSIGNMENT          # writes grades-ASSIGNMENT.csv
 
@@ -352,6 +353,12 @@ class ClassRun:
     def close(self):
         shutil.rmtree(self.work, ignore_errors=True)
 
+    def bundle(self):
+        """What a grading task needs of the assignment, as plain data (for remote workers)."""
+        checks = (self.root / "solutions" / self.assignment / judging.CHECKS_FILE).read_text(encoding="utf-8")
+        return {"assignment": self.assignment, "notebook": self.notebook, "checks": checks,
+                "released": nbformat.writes(self.released)}
+
     def grade(self, student, slot=0):
         """Grade one student; returns a result dict (never raises for the student's doing)."""
         start = time.perf_counter()
@@ -426,16 +433,16 @@ class ClassRun:
         ran = ", ".join(f"{tid} {v.earned:g}/{v.points:g}" for tid, v in verdicts.items()
                         if any(outcomes[tid].values()))
         if run.timed_out:
-            result.update(status="not graded", reason=f"grading took longer than "
-                                                      f"{self.sandbox.limits.seconds} s and was stopped")
+            result.update(status="not graded", reason=f"the time limit of {self.sandbox.limits.seconds} s "
+                                                      f"for grading one notebook was reached and the run was stopped")
             notes.append(f"checks that ran before it stopped: {ran or 'none'}")
         elif status.startswith("the kernel died"):
             result.update(status="not graded", reason="the notebook's kernel died (the code crashed "
                                                       "it or ran out of memory)")
             notes.append(f"checks that ran before it stopped: {ran or 'none'}")
         elif executed is None:
-            result.update(status="not graded", reason="the notebook could not be run in the sandbox "
-                                                      "(see the log)")
+            result.update(status="not graded", reason="the notebook's run in the sandbox ended without "
+                                                      "a result (its code may have stopped the run; see the log)")
         result["scores"] = {tid: v.earned for tid, v in verdicts.items()}
         result["max_scores"] = {tid: v.points for tid, v in verdicts.items()}
         result["notebook"] = graded
@@ -488,14 +495,23 @@ def _ensure_in_gradebook(assignment, root):
     course.generate(assignment, root=root)
 
 
+def _submission_files(assignment, student, root):
+    folder = Path(root) / "submitted" / student / assignment
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()} if folder.is_dir() else {}
+
+
 def default_workers():
     return max(1, os.cpu_count() or 1)
 
 
 def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=False,
-              quiet=False):
+              quiet=False, cluster=None):
     """Autograde every submission of ``assignment``; write reports/ASSIGNMENT.json and .log.
 
+    ``workers`` students are graded at once, by threads of this process (each in its own
+    sandbox); with ``cluster`` the grading tasks run on Dask instead: ``"local"`` starts a
+    ``LocalCluster`` of ``workers`` processes, any other value is a Dask scheduler's address
+    (``coursetools.cluster``). Either way the gradebook is written here, one student at a time.
     Raises ``sandbox.SandboxUnavailable`` when no sandbox can be made (unless ``unsafe``)."""
     from nbgrader.api import Gradebook
     root = Path(root)
@@ -526,14 +542,25 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
         finally:
             slots.put(slot)
 
-    try:
-        with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb, \
-                concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    def results():
+        """(student, result) as each finishes, from threads here or from a Dask cluster."""
+        if cluster:
+            from coursetools import cluster as dask_cluster
+            yield from dask_cluster.grade(run.bundle(), {s: _submission_files(assignment, s, root)
+                                                         for s in students},
+                                          cluster, workers, run.sandbox.limits, unsafe)
+            return
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(grade_one, s): s for s in students}
             for future in concurrent.futures.as_completed(futures):
-                student = futures[future]
-                r = future.result()
+                yield futures[future], future.result()
+
+    try:
+        with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb:
+            for student, r in results():
                 try:
+                    if isinstance(r.get("notebook"), str):  # from a Dask worker, as text
+                        r["notebook"] = nbformat.reads(r["notebook"], as_version=4)
                     _record(gb, run, student, r)
                 except Exception as exc:
                     gb.db.rollback()
@@ -602,7 +629,14 @@ def grade_table(assignment, root=course.ROOT, path=None):
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     flags = {a for a in argv if a.startswith("--")}
-    workers = None
+    workers = cluster = None
+    if "--cluster" in argv:
+        k = argv.index("--cluster")
+        cluster = argv[k + 1] if k + 1 < len(argv) else None
+        del argv[k:k + 2]
+        if not cluster:
+            print("--cluster needs `local` or a Dask scheduler's address, e.g. tcp://host:8786")
+            return 2
     if "--workers" in argv:
         k = argv.index("--workers")
         workers = argv[k + 1] if k + 1 < len(argv) else None
@@ -633,7 +667,7 @@ def main(argv=None):
                   "only to try the grading on work you trust, never for graded work.", flush=True)
         try:
             report = autograde(assignment, root, workers=int(workers) if workers else None,
-                               unsafe=unsafe)
+                               unsafe=unsafe, cluster=cluster)
         except sandboxing.SandboxUnavailable as exc:
             print(f"cannot autograde: no sandbox can be made on this machine. {exc}\n"
                   f"Grade on a Linux machine with bubblewrap, or pass --no-sandbox (make autograde "
