@@ -1,13 +1,17 @@
 """The grading round trip of ex05_training, through nbgrader, on a copy of the course.
 
 Submissions: the solution (20 of 20), the untouched student notebook (0), four realistic mistakes
-with their hints, correct code with settings that underfit (partial credit on the outcome), answers
-that hard-code the visible expected outputs (no hidden points), and a loss written with the course
-library's own implementation (0 for it, and for everything that trains through it).
+with their hints, correct code with settings that underfit (partial credit on the outcome), the same
+with a predict that searches its callers for the new points' labels (no more than the underfit
+network earns), answers that hard-code the visible expected outputs (no hidden points), and a loss written with the course
+library's own implementation (0 for it, and for everything that trains through it: while graded,
+the library's own implementations are not available).
 """
 from __future__ import annotations
 
+import json
 
+import numpy as np
 import pytest
 
 from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
@@ -95,6 +99,24 @@ GRADIENT_SCORES = {
 UNDERFIT = {"settings": "SETTINGS = dict(hidden=(64,), epochs=20, batch_size=32, lr=0.5, seed=0)"}
 UNDERFIT_OUTCOME = 3.0  # trains (1) and reaches 0.75 on the new points (2), but not 0.90 (val 0.86)
 
+# The underfitting network, with a predict that looks through its callers' variables for the
+# true labels of the 2000 new points and returns them: they never reach the kernel, so it earns
+# exactly what the network earns.
+PEEKING = dict(UNDERFIT, predict='''
+import sys
+
+
+def predict(params, X):
+    frame = sys._getframe(1)
+    while frame is not None and len(X) == 2000:
+        for value in [*frame.f_locals.values(), *frame.f_globals.values()]:
+            if isinstance(value, np.ndarray) and value.shape == (2000,) and value.dtype.kind in "iu":
+                return value
+        frame = frame.f_back
+    P, _ = forward(params, X)
+    return np.argmax(P, axis=1)
+''')
+
 HARDCODED = {
     "minibatches": '''
 def minibatches(X, y, batch_size, rng):
@@ -163,6 +185,7 @@ def graded(course_copy):
         "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
         "gradient": lambda released, perfect: replace_answers(perfect, GRADIENT_MISTAKE),
         "underfit": lambda released, perfect: replace_answers(perfect, UNDERFIT),
+        "peeking": lambda released, perfect: replace_answers(perfect, PEEKING),
         "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
         "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
     }
@@ -196,6 +219,12 @@ def test_a_network_that_underfits_earns_only_the_partial_outcome(graded):
     assert "0.90 or more for full marks" in text and "training took" in text
 
 
+def test_looking_for_the_new_points_labels_in_the_kernel_finds_nothing(graded):
+    _, scores = graded
+    assert scores["peeking"]["cells"] == scores["underfit"]["cells"]
+    assert scores["peeking"]["cells"]["test_trained_network"] == pytest.approx(UNDERFIT_OUTCOME)
+
+
 def test_hardcoded_visible_answers_earn_no_hidden_points(graded):
     _, scores = graded
     assert scores["hardcoded"]["cells"] == pytest.approx(HARDCODED_SCORES)
@@ -207,10 +236,29 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     for grade_id in LIBRARY_ZERO:
         assert cells[grade_id] == 0, (grade_id, cells)
     assert scores["library"]["total"] == pytest.approx(20 - 4 - 2 - 7)
-    assert "calls the course library's own nnlib.losses" in _outputs(root, "library", "test_loss_and_grads")
+    text = _outputs(root, "library", "test_loss_and_grads")
+    assert "nnlib.losses.softmax_cross_entropy" in text and "not available while graded" in text
 
 
-def test_the_held_out_points_never_appear_in_the_student_notebook():
+def test_the_held_out_points_never_reach_the_student():
+    from coursetools import judge
     from coursetools.course import ROOT
+    from nnlib import data
+    from selfcheck import codec
     text = (ROOT / "exercises" / A / NB).read_text()
-    assert "730115" not in text and "TIME_LIMIT = 30.0" in text
+    assert "730115" not in text and "within **30 seconds**" in text
+    plan = json.loads((ROOT / "exercises" / A / "visible_checks.json").read_text())
+    outcome = plan["tests"]["test_trained_network"]
+    assert len(outcome["cases"]) == 2 and outcome["hidden_checks"] == 2
+    assert outcome["cases"][0]["test"] == "r <= 30.0"
+    X_new, y_new = data.spirals(n_per_class=400, n_classes=5, noise=0.25, seed=730115)
+    for test in plan["tests"].values():
+        for case in test["cases"]:
+            for value in case["inputs"].values():
+                value = codec.decode(value)
+                assert not (isinstance(value, np.ndarray) and value.shape == X_new.shape), case["where"]
+    # what the student's kernel receives when graded: the new points, never their labels
+    sent = judge.load(A, ROOT).probe_plan()["tests"]["test_trained_network"]["cases"]
+    inputs = [codec.decode(v) for case in sent for v in case["inputs"].values()]
+    assert any(np.array_equal(v, X_new) for v in inputs)
+    assert not any(isinstance(v, np.ndarray) and v.shape == y_new.shape for v in inputs)
