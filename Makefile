@@ -12,7 +12,8 @@ RUN    := PATH="$(BIN):$$PATH"
 # Tests run on both cores; set JOBS=1 to run them one by one.
 JOBS   ?= 2
 
-.PHONY: lab test setup generate bench clean release collect autograde feedback grades demo
+.PHONY: lab test setup generate bench clean release collect autograde feedback grades demo \
+        my-exercises student-edition
 
 # Serves the whole repository (the map links to exercises/) and both prints and opens the course
 # map's URL. (JupyterLab's LabApp.default_url, not ServerApp's: JupyterLab sets the server's to its
@@ -33,6 +34,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+# A copy of the exercises to work in (ignored by git), so that `git pull` never conflicts with
+# your answers.
+my-exercises:
+	@mkdir -p my-exercises
+	@for d in exercises/*/; do n=$$(basename $$d); [ -e my-exercises/$$n ] || cp -r $$d my-exercises/$$n; done
+	@echo "your copies are in my-exercises/"
 
 clean:
 	rm -rf $(VENV) submitted autograded feedback reports exchange gradebook.db grades-*.csv
@@ -65,6 +73,11 @@ feedback: $(STAMP)
 
 grades: $(STAMP)
 	$(GRADE) grades $(A)
+
+# The repository students get (no solutions, checks or instructor tools): make student-edition DEST=folder
+DEST ?= ../$(notdir $(CURDIR))-student
+student-edition: $(STAMP)
+	$(RUN) $(BIN)/python -m coursetools.edition $(DEST)
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/python -m coursetools.demo
