@@ -1,141 +1,301 @@
-"""Hostile and broken submissions: nothing crashes the class, nothing is lost, nothing is unearned.
+"""Hostile and broken submissions graded in one class run beside honest ones.
 
 A catalogue of submissions of ex01_neurons, each with the exact outcome it must produce, graded
-together with honest ones through the instructor's grading step (coursetools.grading, what
-`make autograde` runs) on a temporary copy of the course.
+together through the instructor's grading step (coursetools.grading, what `make autograde` runs)
+on a temporary copy of the course, with two workers. The attacks are those a student can mount
+from inside their own notebook: patching the checking code, shadowing names, rewriting cells
+with an input transformer, reading the caller's frames for expected values, calling the course
+library (directly, from a thread, with the profiler off, or by executing its source), reaching the
+course, the gradebook or other students through the library's path or absolute paths, leaving a
+daemon behind, killing the grader, forking without end, and printing what the kernel holds. The
+targets: no unearned marks, no effect on other students, no file changed outside the sandbox,
+no crash of the class run, nothing of the hidden checks in the feedback.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import subprocess
+import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
-from coursetools import course, grading
+from coursetools import course, grading, judge, sandbox
 
 A = "ex01_neurons"
 NB = f"{A}.ipynb"
 FULL = 20.0
+MARKER = "hostile-catalogue-daemon"
 
-# student: (answers to put in place of the solution cells, or a special key; expected status,
+pytestmark = pytest.mark.skipif(not sandbox.available()[0],
+                                reason=f"no grading sandbox here: {sandbox.available()[1]}")
+
+# Placeholders in the submissions' code, filled in by the fixture: ROOT (the course copy),
+# VICTIM (a folder outside the course that no submission may touch).
+LIBCALL = ("from nnlib import activations as _act\n"
+           "def sigmoid(v, a=1.0):\n    return CALL(_act.sigmoid, v, a)\n"
+           "def sigmoid_derivative(v, a=1.0):\n    return CALL(_act.sigmoid_derivative, v, a)\n")
+
+# student: (base notebook, {answer cell: source} or a special key, expected status,
 #           expected score or None, words the reason or notes must contain)
 CATALOGUE = {
     # --- honest work, which must be unaffected by everything else in the class ---
-    "honest_full": ({}, "graded", FULL, ""),
-    "honest_partial": ({"softmax": "def softmax(v):\n    e = np.exp(np.asarray(v, dtype=float))\n"
-                                   "    return e / e.sum(axis=-1, keepdims=True)"},
+    "honest_full": ("perfect", {}, "graded", FULL, ""),
+    "honest_partial": ("perfect", {"softmax": "def softmax(v):\n    e = np.exp(np.asarray(v, dtype=float))\n"
+                                              "    return e / e.sum(axis=-1, keepdims=True)"},
                        "graded", 19.0, ""),
-    # --- unearned marks ---
-    "fake_checker": ({"mcp_unit": "class _Fake:\n    def __init__(self, *a, **k): pass\n"
-                                  "    def __getattr__(self, n): return lambda *a, **k: None\n"
-                                  "Checker = _Fake\ndef mcp_unit(X, w, theta):\n    return 0"},
-                     "graded", 0.0, ""),
-    "patched_numpy": ({"mcp_unit": "np.allclose = lambda *a, **k: True\n"
-                                   "def mcp_unit(X, w, theta):\n    return np.zeros(len(X))"},
+    # --- unearned marks: no work, only an attack: everything must score 0 ---
+    "patches_checking": ("released", {"mcp_unit": (
+        "import selfcheck, selfcheck.verdict, selfcheck.compare, selfcheck.runtime\n"
+        "selfcheck.verdict.judge = lambda *a, **k: None\n"
+        "selfcheck.compare.compare = lambda *a, **k: (True, '')\n"
+        "selfcheck.check = lambda *a, **k: None\n"
+        "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
+    "new_module_globals": ("released", {"mcp_unit": (
+        "import selfcheck.compare, selfcheck.verdict\n"
+        "selfcheck.compare.abs = lambda x: 0.0\nselfcheck.verdict.compare = lambda *a: (True, '')\n"
+        "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
+    "shadows_names": ("released", {"mcp_unit": (
+        "check = lambda *a, **k: None\nsummary = lambda: print('20 of 20 checks passed')\n"
+        "class Checker:\n    def __init__(self, *a, **k): pass\n"
+        "    def __getattr__(self, name): return lambda *a, **k: None\n"
+        "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
+    "input_transformer": ("released", {"mcp_unit": (
+        "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
+        "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
+    "reads_caller_frames": ("released", {"sigmoid": (
+        "import sys\n"
+        "def _steal(shape):\n"
+        "    f = sys._getframe(1)\n"
+        "    while f is not None:\n"
+        "        for name in ('expected', 'want', 'reference'):\n"
+        "            if name in f.f_locals:\n"
+        "                return f.f_locals[name]\n"
+        "        f = f.f_back\n"
+        "    return None\n"
+        "def sigmoid(v, a=1.0):\n    return _steal(np.shape(v))\n"
+        "def sigmoid_derivative(v, a=1.0):\n    return _steal(np.shape(v))")}, "graded", 0.0, ""),
+    "forges_results": ("released", {"mcp_unit": (
+        "import json, selfcheck.runtime as rt\n"
+        "for t in ['test_mcp_unit', 'test_gates', 'test_sigmoid', 'test_softmax']:\n"
+        "    for k in range(10):\n"
+        "        with open('results.jsonl', 'a') as f:\n"
+        "            f.write(json.dumps({'test': t, 'id': f'{t}/{k}', 'outcome': {'value': 0.5}}) + '\\n')\n"
+        "rt.run = lambda *a, **k: None\n"
+        "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
+    "calls_library": ("released", {"sigmoid": "CALL = lambda f, *a: f(*a)\n" + LIBCALL},
                       "graded", 0.0, ""),
-    "patched_checking_module": ({"mcp_unit": "import nnlib.checking as c\n"
-                                             "c._compare = lambda *a, **k: (True, '')\n"
-                                             "def mcp_unit(X, w, theta):\n    return 0"},
-                                "graded", 0.0, ""),
-    "edited_test_cell": ("edit-test", "graded", FULL, ""),
-    "deleted_test_cell": ("delete-test", "graded", FULL - 3, ""),
-    # --- nothing crashes the class ---
-    # a loop that can be interrupted costs only what depends on its cell (the gates: 3 points)
-    "endless_loop": ({"gates": "while True:\n    pass"}, "graded", FULL - 3, "was interrupted"),
-    "swallows_interrupt": ({"gates": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
-                                     "    except KeyboardInterrupt:\n        pass"},
+    "library_in_thread": ("released", {"sigmoid": "from concurrent.futures import ThreadPoolExecutor\n"
+                                                  "CALL = lambda f, *a: ThreadPoolExecutor(1).submit(f, *a).result()\n"
+                                                  + LIBCALL}, "graded", 0.0, ""),
+    "profiler_off": ("released", {"sigmoid": "import sys\n"
+                                             "def CALL(f, *a):\n    sys.setprofile(None)\n    return f(*a)\n"
+                                             + LIBCALL}, "graded", 0.0, ""),
+    "execs_library_source": ("released", {"sigmoid": (
+        "import nnlib, pathlib\n"
+        "_src = (pathlib.Path(nnlib.__file__).parent / 'activations.py').read_text()\n"
+        "_ns = {}\nexec('\\n' + _src, _ns)\n"
+        "def sigmoid(v, a=1.0):\n    return _ns['sigmoid'](v, a)\n"
+        "def sigmoid_derivative(v, a=1.0):\n    return _ns['sigmoid_derivative'](v, a)")},
+        "graded", 0.0, ""),
+    "finds_the_course": ("released", {"sigmoid": (
+        "import nnlib, pathlib, glob\n"
+        "_found = {}\n"
+        "for base in [pathlib.Path(nnlib.__file__).resolve().parents[2], pathlib.Path('ROOT')]:\n"
+        "    for p in glob.glob(str(base / '**' / 'checks.py'), recursive=True)[:50]:\n"
+        "        try:\n            exec(pathlib.Path(p).read_text(), _found)\n"
+        "        except Exception:\n            pass\n"
+        "def sigmoid(v, a=1.0):\n    return _found['ref'].sigmoid(v, a)\n"
+        "def sigmoid_derivative(v, a=1.0):\n    return _found['ref'].sigmoid_derivative(v, a)")},
+        "graded", 0.0, ""),
+    "calls_visible_helpers": ("released", {"mcp_unit": (
+        "def mcp_unit(X, w, theta):\n    return _mcp_reference(X, w, theta)\n"), "sigmoid": (
+        "def sigmoid(v, a=1.0):\n    return _ref.sigmoid(v, a)\n"
+        "def sigmoid_derivative(v, a=1.0):\n    return _numeric(v, a)")}, "graded", 0.0, ""),
+    # --- effects on others: correct work plus an attack; the attack must change nothing ---
+    "writes_everywhere": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import pathlib, nnlib, sqlite3\n"
+        "_targets = ['ROOT/gradebook.db', 'ROOT/submitted/honest_full/ex01_neurons/ex01_neurons.ipynb',\n"
+        "            'ROOT/solutions/ex01_neurons/checks.py', 'VICTIM/victim.txt',\n"
+        "            str(pathlib.Path(nnlib.__file__).resolve().parent / 'activations.py'),\n"
+        "            str(pathlib.Path(nnlib.__file__).resolve().parents[2] / 'gradebook.db'),\n"
+        "            '../../honest_full/ex01_neurons/ex01_neurons.ipynb']\n"
+        "for _t in _targets:\n"
+        "    try:\n"
+        "        pathlib.Path(_t).parent.mkdir(parents=True, exist_ok=True)\n"
+        "        pathlib.Path(_t).write_text('overwritten')\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "try:\n"
+        "    _db = sqlite3.connect('ROOT/gradebook.db')\n"
+        "    _db.execute('update grade set auto_score = 0')\n"
+        "    _db.commit()\n"
+        "except Exception:\n"
+        "    pass")}, "graded", FULL, ""),
+    "leaves_a_daemon": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import os, time, sys\\n"
+        "if os.fork(): sys.exit(0)\\nos.setsid()\\n"
+        "while True:\\n    time.sleep(0.2)\\n"
+        "    for p in (\"ROOT/gradebook.db\", \"VICTIM/victim.txt\"):\\n"
+        "        try: open(p, \"w\").write(\"late\")\\n"
+        "        except Exception: pass', 'MARKER'], start_new_session=True, env={})")},
+        "graded", FULL, ""),
+    "kills_the_grader": ("perfect", {"gates": (
+        "import os, signal\n"
+        "for pid in sorted(int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
+        "    if pid != os.getpid():\n"
+        "        try:\n            os.kill(pid, signal.SIGKILL)\n"
+        "        except Exception:\n            pass\n")},
+        "not graded", None, "ended without a result"),
+    "forks_without_end": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import os, time\n"
+        "try:\n"
+        "    for _i in range(100000):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(600)\n"
+        "            os._exit(0)\n"
+        "except OSError:\n"
+        "    pass")}, "graded", FULL, ""),
+    # --- leaks: correct work that prints what the kernel holds ---
+    "prints_everything": ("perfect", {"sigmoid": "SOLUTION\n" + (
+        "import os, sys, threading, time\n"
+        "_solution_sigmoid = sigmoid\n"
+        "def sigmoid(v, a=1.0):\n"
+        "    print(get_ipython().user_ns['In'][-1], dict(os.environ), sys.prefix, os.getcwd())\n"
+        "    return _solution_sigmoid(v, a)\n"
+        "def _spy():\n"
+        "    while True:\n"
+        "        print(get_ipython().user_ns['In'][-1][:300])\n"
+        "        time.sleep(0.01)\n"
+        "threading.Thread(target=_spy, daemon=True).start()\n"
+        "print(dict(os.environ), sys.prefix, os.getcwd(), sys.path)")}, "graded", FULL, ""),
+    "returns_the_source": ("perfect", {"sigmoid": (
+        "def sigmoid(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]\n"
+        "def sigmoid_derivative(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]")},
+        "graded", FULL - 5, ""),
+    # --- broken work: nothing crashes the class, nothing is lost ---
+    "edited_test_cells": ("perfect", "edit-test", "graded", FULL, ""),
+    "deleted_test_cell": ("perfect", "delete-test", "graded", FULL, "test_softmax was deleted"),
+    "test_cell_made_an_answer": ("perfect", "test-to-answer", "not graded", None,
+                                 "grading metadata was altered"),
+    "renamed_grade_id": ("perfect", "rename-id", "not graded", None, "grading metadata was altered"),
+    "endless_loop": ("perfect", {"gates": "while True:\n    pass"}, "graded", FULL - 3, "was interrupted"),
+    "swallows_interrupt": ("perfect", {"gates": "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+                                                "    except KeyboardInterrupt:\n        pass"},
                            "not graded", None, "time limit"),
-    "sleeps": ({"gates": "import time\ntime.sleep(3600)"}, "graded", FULL - 3, "was interrupted"),
-    "exhausts_memory": ({"relu_family": "SOLUTION\nhog = bytearray(16 * 1024 ** 3)"},
+    "exhausts_memory": ("perfect", {"relu_family": "SOLUTION\nhog = bytearray(16 * 1024 ** 3)"},
                         "graded", FULL, ""),
-    "kills_kernel": ({"gates": "import os\nos._exit(1)"}, "not graded", None,
-                     "tests that ran before it stopped: test_mcp_unit 3/3"),
-    "system_exit": ({"gates": "raise SystemExit(0)"}, "graded", FULL - 3, ""),
-    "keyboard_interrupt": ({"sigmoid": "raise KeyboardInterrupt"}, "graded", FULL - 5, ""),
-    "floods_output": ({"relu_family": "SOLUTION\nfor i in range(100000):\n    print('spam', i)"},
+    "kills_kernel": ("perfect", {"gates": "import os\nos._exit(1)"}, "not graded", None, "kernel died"),
+    "system_exit": ("perfect", {"gates": "raise SystemExit(0)"}, "graded", FULL - 3, ""),
+    "floods_output": ("perfect", {"relu_family": "SOLUTION\nfor i in range(100000):\n    print('spam', i)"},
                       "graded", FULL, ""),
-    "spawns_process": ({"relu_family": "SOLUTION\nimport subprocess\n"
-                                       "subprocess.Popen(['sleep', '3000'], start_new_session=True)"},
-                       "graded", FULL, "left running by the submission were stopped"),
-    "spawns_thread": ({"relu_family": "SOLUTION\nimport threading, time\n"
-                                      "threading.Thread(target=time.sleep, args=(3000,)).start()"},
-                      "graded", FULL, ""),
-    "writes_outside": ({"relu_family": "SOLUTION\nimport pathlib\n"
-                                       "for p in ['../../honest_full/ex01_neurons/ex01_neurons.ipynb',\n"
-                                       "          '../../../submitted/honest_full/ex01_neurons/ex01_neurons.ipynb']:\n"
-                                       "    q = pathlib.Path(p)\n"
-                                       "    q.parent.mkdir(parents=True, exist_ok=True)\n"
-                                       "    q.write_text('overwritten')"},
-                       "graded", FULL, ""),
-    # --- nothing is lost ---
-    "invalid_json": ("invalid-json", "not graded", None, "not a readable notebook"),
-    "renamed_notebook": ("renamed", "not graded", None, "missing notebook ex01_neurons.ipynb"),
-    "wrong_kernel": ("wrong-kernel", "graded", FULL, "asked for kernel 'ir'"),
-    "extra_files": ("extra-files", "graded", FULL, "extra files ignored: notes.txt"),
+    "invalid_json": ("perfect", "invalid-json", "not graded", None, "not a readable notebook"),
+    "renamed_notebook": ("perfect", "renamed", "not graded", None, "missing notebook ex01_neurons.ipynb"),
+    "wrong_kernel": ("perfect", "wrong-kernel", "graded", FULL, "asked for kernel 'ir'"),
+    "extra_files": ("perfect", "extra-files", "graded", FULL, "extra files ignored: notes.txt"),
 }
 
 
-def _build(perfect, released, spec):
+def _fill(text, root, victim):
+    return text.replace("ROOT", str(root)).replace("VICTIM", str(victim)).replace("MARKER", MARKER)
+
+
+def _build(base, spec, root, victim):
     """The files one catalogue entry submits."""
-    if spec == "invalid-json":
-        return {NB: nbformat.writes(perfect)[:3000]}
-    if spec == "renamed":
-        return {"my_work.ipynb": nbformat.writes(perfect)}
-    nb = nbformat.reads(nbformat.writes(perfect), as_version=4)
+    nb = nbformat.reads(nbformat.writes(base), as_version=4)
     files = {}
+    gid = lambda c: c.metadata.get("nbgrader", {}).get("grade_id")  # noqa: E731
+    if spec == "invalid-json":
+        return {NB: nbformat.writes(nb)[:3000]}
+    if spec == "renamed":
+        return {"my_work.ipynb": nbformat.writes(nb)}
     if spec == "wrong-kernel":
         nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
     elif spec == "extra-files":
         files["notes.txt"] = "my notes"
+        files["submission_secret.txt"] = "nbgrader's own"
     elif spec == "edit-test":
         for cell in nb.cells:
             if cell.metadata.get("nbgrader", {}).get("grade"):
                 cell.source = "pass  # tests are for other people"
     elif spec == "delete-test":
-        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_softmax"]
-    elif isinstance(spec, dict):
-        solutions = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("solution")}
+        nb.cells = [c for c in nb.cells if gid(c) != "test_softmax"]
+    elif spec == "test-to-answer":
+        cell = next(c for c in nb.cells if gid(c) == "test_gates")
+        cell.metadata.nbgrader.update(grade=False, solution=True, locked=False)
+        cell.source = "pass"
+    elif spec == "rename-id":
+        next(c for c in nb.cells if gid(c) == "softmax").metadata.nbgrader["grade_id"] = "softmax_v2"
+    else:
+        solutions = {gid(c): c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
         for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in spec:
-                cell.source = spec[gid].replace("SOLUTION", solutions[gid])
+            if gid(cell) in spec:
+                cell.source = _fill(spec[gid(cell)], root, victim).replace("SOLUTION", solutions[gid(cell)])
     files[NB] = nbformat.writes(nb)
     return files
 
 
 def _digest(folder):
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+            for p in sorted(Path(folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _sandbox_processes(scratch):
+    """Processes still running in one of this class run's sandboxes (their home is a folder under
+    ``scratch``), or carrying the daemon's marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes()
+            mounts = (entry / "mountinfo").read_text(errors="replace")
+        except OSError:
+            continue
+        if MARKER.encode() in cmd or str(scratch) in mounts:
+            found.append((entry.name, cmd[:80]))
+    return found
 
 
 @pytest.fixture(scope="module")
-def graded_class(course_copy):
+def graded_class(course_copy, tmp_path_factory):
     root = course_copy
-    os.environ["GRADING_CELL_SECONDS"] = "5"
-    os.environ["GRADING_SECONDS_PER_STUDENT"] = "45"
-    course.generate(A, root=root)
-    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
-    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
-    perfect = course.fill_with_solutions(released, solution)
-    for student, (spec, *_rest) in CATALOGUE.items():
-        folder = root / "submitted" / student / A
-        folder.mkdir(parents=True)
-        for name, text in _build(perfect, released, spec).items():
-            (folder / name).write_text(text, encoding="utf-8")
-    before = _digest(root / "submitted")
-    report = grading.autograde(A, root=root)
-    rows = {r["student"]: r for r in grading.grade_table(A, root=root)}
-    return root, report, rows, before
+    victim = tmp_path_factory.mktemp("victim")
+    (victim / "victim.txt").write_text("untouched")
+    os.environ["GRADING_CELL_SECONDS"] = "10"
+    os.environ["GRADING_SECONDS_PER_STUDENT"] = "90"
+    scratch = tmp_path_factory.mktemp("scratch")
+    os.environ["GRADING_SCRATCH"] = str(scratch)
+    try:
+        course.generate(A, root=root)
+        released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+        solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+        perfect = course.fill_with_solutions(released, solution)
+        bases = {"perfect": perfect, "released": released}
+        for student, (base, spec, *_rest) in CATALOGUE.items():
+            folder = root / "submitted" / student / A
+            folder.mkdir(parents=True)
+            for name, text in _build(bases[base], spec, root, victim).items():
+                (folder / name).write_text(text, encoding="utf-8")
+        before = {"submitted": _digest(root / "submitted"), "solutions": _digest(root / "solutions"),
+                  "lib": _digest(course.ROOT / "lib" / "nnlib"), "victim": _digest(victim)}
+        report = grading.autograde(A, root=root, workers=2)
+        rows = {r["student"]: r for r in grading.grade_table(A, root=root)}
+    finally:
+        os.environ.pop("GRADING_CELL_SECONDS", None)
+        os.environ.pop("GRADING_SECONDS_PER_STUDENT", None)
+        os.environ.pop("GRADING_SCRATCH", None)
+    return root, report, rows, before, victim, scratch
 
 
 @pytest.mark.parametrize("student", list(CATALOGUE))
 def test_each_submission_gets_exactly_its_outcome(graded_class, student):
-    _, report, rows, _ = graded_class
-    _, status, score, words = CATALOGUE[student]
+    _, report, rows, *_ = graded_class
+    _, _, status, score, words = CATALOGUE[student]
     row = rows[student]
     assert row["status"] == status, (student, row, report[student].get("reason"))
     if score is None:
@@ -148,37 +308,88 @@ def test_each_submission_gets_exactly_its_outcome(graded_class, student):
         assert row["reason"], "a submission that was not graded must say why"
 
 
-def test_tampering_is_named_in_the_autograded_notebooks(graded_class):
-    root, *_ = graded_class
-    for student in ("fake_checker", "patched_numpy", "patched_checking_module"):
-        nb = nbformat.read(root / "autograded" / student / A / NB, as_version=4)
-        text = " ".join(o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []))
-        assert "ampering detected" in text, student
-
-
-def test_student_files_are_never_modified(graded_class):
-    root, *_, before = graded_class
-    assert _digest(root / "submitted") == before
-
-
-def test_no_process_is_left_behind(graded_class):
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert "sleep 3000" not in out
-
-
-def test_every_student_is_in_the_log(graded_class):
-    root, *_ = graded_class
+def test_the_class_run_has_one_row_per_student(graded_class):
+    root, report, rows, *_ = graded_class
+    assert sorted(rows) == sorted(CATALOGUE)
     log = (root / "reports" / f"{A}.log").read_text()
     for student in CATALOGUE:
         assert f"===== {student}:" in log
 
 
-def test_feedback_shows_no_hidden_test_and_no_machine_path(graded_class):
+def test_no_file_outside_the_sandbox_changed(graded_class):
+    root, *_, before, victim, _ = graded_class
+    assert _digest(root / "submitted") == before["submitted"]
+    assert _digest(root / "solutions") == before["solutions"]
+    assert _digest(course.ROOT / "lib" / "nnlib") == before["lib"]
+    assert _digest(victim) == before["victim"]
+
+
+def test_honest_grades_in_the_gradebook_are_untouched(graded_class):
+    root, *_ = graded_class
+    scores = course.scores(A, root=root)
+    assert scores["honest_full"]["total"] == FULL
+    assert scores["honest_partial"]["total"] == 19.0
+
+
+def test_no_process_outlives_its_sandbox(graded_class):
+    *_, scratch = graded_class
+    assert _sandbox_processes(scratch) == []
+
+
+def test_messages_say_why_library_calls_earn_nothing(graded_class):
+    root, *_ = graded_class
+    nb = nbformat.read(root / "autograded" / "profiler_off" / A / NB, as_version=4)
+    text = " ".join(o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "not available while graded" in text
+
+
+def _hidden_numbers():
+    """Every non-integer number of the hidden checks' inputs: its first five decimals."""
+    plan = judge.load(A, course.ROOT).judge_plan()
+    numbers = set()
+    for test in plan.values():
+        for case in test["cases"]:
+            if not case["hidden"]:
+                continue
+            for value in case["inputs"].values():
+                arr = np.asarray(value) if not callable(value) else np.zeros(0)
+                if arr.dtype.kind == "f":
+                    numbers |= {f"{abs(x):.12f}"[:f"{abs(x):.12f}".index(".") + 6]
+                                for x in arr.ravel() if x != round(x)}
+    return numbers
+
+
+def _leaked(text, hidden):
+    return sorted(n for n in hidden if re.search(rf"(?<![\d.]){re.escape(n)}", text))
+
+
+def test_no_hidden_input_reaches_any_output_but_the_judges_messages(graded_class):
+    root, report, *_ = graded_class
+    hidden = _hidden_numbers()
+    assert len(hidden) > 20
+    for student, r in report.items():
+        path = root / "autograded" / student / A / NB
+        if r["status"] != "graded":
+            continue
+        nb = nbformat.read(path, as_version=4)
+        text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"
+                           and not c.metadata.get("nbgrader", {}).get("grade")])
+        assert not _leaked(text, hidden), f"{student}: hidden inputs in the student's own outputs"
+
+
+def test_feedback_shows_no_hidden_input_no_checks_and_no_machine_path(graded_class):
     root, *_ = graded_class
     grading.feedback(A, root=root)
-    pages = sorted((root / "feedback").rglob("*.html"))
-    assert len(pages) >= 10
-    for page in pages:
-        text = page.read_text()
-        for secret in ("HIDDEN TESTS", "default_rng(30101)", "/tmp/", str(course.ROOT), "site-packages"):
-            assert secret not in text, f"{page.parent.parent.name}: feedback shows {secret!r}"
+    pages = {p.parent.parent.name: p.read_text() for p in (root / "feedback").rglob("*.html")}
+    assert {"honest_full", "prints_everything", "returns_the_source"} <= set(pages)
+    hidden = _hidden_numbers()
+    scores = course.scores(A, root=root)
+    for student, page in pages.items():
+        # a path the student wrote into their own code is theirs to see
+        own = (root / "submitted" / student / A / NB).read_text()
+        for secret in ("checks.py", "default_rng(30101)", str(root), str(course.ROOT), "/tmp/",
+                       "/root/", "GRADING_", "NBGRADER"):
+            if secret not in own:
+                assert secret not in page, f"{student}: feedback shows {secret!r}"
+        if scores[student]["total"] == FULL:  # no failure message describes a hidden input
+            assert not _leaked(page, hidden), f"{student}: feedback shows hidden inputs"

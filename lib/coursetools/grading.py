@@ -342,7 +342,9 @@ class ClassRun:
         self.notebook = names[0]
         self.judge = judging.load(assignment, root)
         self.tests = self.judge.judge_plan()
-        self.work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-"))
+        # the sandboxes' scratch folders go here (GRADING_SCRATCH, default: the system's temp folder)
+        self.work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-",
+                                          dir=os.environ.get("GRADING_SCRATCH") or None))
         os.chmod(self.work, 0o711)
         library = judging.build_library(LIB, self.work / "lib", self.judge.library)
         self.sandbox = sandboxing.Sandbox(library, limits=limits, unsafe=unsafe)
