@@ -32,7 +32,7 @@ def _digest(folder):
 @pytest.fixture(scope="module")
 def demo_class(course_copy):
     os.environ["GRADING_CELL_SECONDS"] = "10"
-    os.environ["GRADING_SECONDS_PER_STUDENT"] = "60"
+    os.environ["GRADING_SECONDS_PER_STUDENT"] = "90"
     root, rows = demo.run(course_copy)
     return root, {r["student"]: r for r in rows}
 

@@ -88,9 +88,9 @@ def run(root=None):
     inbox = root / "inbox"
     make_submissions(root, inbox)
     grading.import_folder(ASSIGNMENT, inbox, root=root)
-    print("3. autograde")
+    print("3. autograde (each submission in its own sandbox, judged outside it)")
     grading.autograde(ASSIGNMENT, root=root)
-    print("4. feedback (hidden tests removed)")
+    print("4. feedback (the judged notebooks as HTML)")
     grading.feedback(ASSIGNMENT, root=root)
     print("5. grade table")
     rows = grading.grade_table(ASSIGNMENT, root=root)
