@@ -13,7 +13,7 @@ RUN    := PATH="$(BIN):$$PATH"
 JOBS   ?= 2
 
 .PHONY: lab test setup generate bench clean release collect autograde feedback grades demo \
-        my-exercises student-edition
+        my-exercises student-edition bench-grading
 
 # Serves the whole repository (the map links to exercises/) and both prints and opens the course
 # map's URL. (JupyterLab's LabApp.default_url, not ServerApp's: JupyterLab sets the server's to its
@@ -73,6 +73,11 @@ feedback: $(STAMP)
 
 grades: $(STAMP)
 	$(GRADE) grades $(A)
+
+# Grade a synthetic class serially and with N workers, side by side: make bench-grading N=100
+N ?= 100
+bench-grading: $(STAMP)
+	$(RUN) $(BIN)/python -m coursetools.bench_grading $(N) $(if $(WORKERS),--workers $(WORKERS))
 
 # The repository students get (no solutions, checks or instructor tools): make student-edition DEST=folder
 DEST ?= ../$(notdir $(CURDIR))-student
