@@ -189,7 +189,10 @@ def graded(course_copy):
         "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
         "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
     }
-    return course_copy, grade_all(course_copy, A, submissions)
+    scores = grade_all(course_copy, A, submissions)
+    for student, result in scores.items():   # shown with a failed test, to tell which cell moved
+        print(student, result["total"], result["cells"])
+    return course_copy, scores
 
 
 def test_solution_scores_full_marks(graded):
