@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_MOUNT = "/opt/env"
+PYTHON_MOUNT = "/opt/python"
 LIB_MOUNT = "/course/lib"
 HOME = "/home/student"
 FIRST_UID = 61000
@@ -143,23 +144,28 @@ class Sandbox:
               "--perms", "0644", "--ro-bind-data", str(fds[1]), "/etc/group"]
         m += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(256 << 20),
               "--tmpfs", "/tmp"]
-        # the Python installation at its own path (the environment's python links to it)
-        for parent in reversed(self.base.parents):
-            if str(parent) != "/":
-                m += ["--perms", "0755", "--dir", str(parent)]
+        # the Python installation and the environment at neutral paths (no path of the grading
+        # machine shows in sys.path or sys.prefix): /opt/python, and /opt/env made of the
+        # environment's lib/ and share/ with a python of its own that points to /opt/python
+        m += ["--perms", "0755", "--dir", "/opt", "--ro-bind", str(self.base), PYTHON_MOUNT,
+              "--perms", "0755", "--dir", ENV_MOUNT, "--perms", "0755", "--dir", f"{ENV_MOUNT}/bin",
+              "--symlink", f"{PYTHON_MOUNT}/bin/python{sys.version_info[0]}.{sys.version_info[1]}",
+              f"{ENV_MOUNT}/bin/python", "--symlink", "python", f"{ENV_MOUNT}/bin/python3"]
         if self.base != self.prefix:
-            m += ["--ro-bind", str(self.base), str(self.base)]
-        # the environment at a neutral path; its .pth files that point into the course are emptied
-        m += ["--perms", "0755", "--dir", "/opt", "--ro-bind", str(self.prefix), ENV_MOUNT]
-        if self.base != self.prefix:
+            for name in ("lib", "share"):
+                if (self.prefix / name).is_dir():
+                    m += ["--ro-bind", str(self.prefix / name), f"{ENV_MOUNT}/{name}"]
+            if (self.prefix / "lib64").exists():
+                m += ["--symlink", "lib", f"{ENV_MOUNT}/lib64"]
             m += ["--perms", "0644", "--ro-bind-data", str(fds[2]), f"{ENV_MOUNT}/pyvenv.cfg"]
         for site_dir in _site_packages():
             try:
                 rel = site_dir.resolve().relative_to(self.prefix)
             except ValueError:
                 continue
+            mount = ENV_MOUNT if self.base != self.prefix else PYTHON_MOUNT
             for pth in list(site_dir.glob("__editable__*.pth")) + list(site_dir.glob("*.egg-link")):
-                m += ["--ro-bind", "/dev/null", f"{ENV_MOUNT}/{rel}/{pth.name}"]
+                m += ["--ro-bind", "/dev/null", f"{mount}/{rel}/{pth.name}"]
         m += ["--perms", "0755", "--dir", "/course", "--ro-bind", str(self.library), LIB_MOUNT]
         m += ["--perms", "0755", "--dir", "/home"]
         return m
@@ -167,6 +173,7 @@ class Sandbox:
     def _environment(self):
         env = {"HOME": HOME, "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
                "PATH": f"{ENV_MOUNT}/bin:/usr/bin:/bin", "PYTHONPATH": LIB_MOUNT,
+               "LD_LIBRARY_PATH": f"{PYTHON_MOUNT}/lib",
                "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": f"{HOME}/.config/matplotlib",
                "IPYTHONDIR": f"{HOME}/.ipython", "JUPYTER_CONFIG_DIR": f"{HOME}/.jupyter",
                "JUPYTER_DATA_DIR": f"{HOME}/.local/share/jupyter",
@@ -198,7 +205,7 @@ class Sandbox:
         uid = FIRST_UID + slot if self.privileged else 1000
         passwd = f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n"
         group = f"root:x:0:\nstudent:x:{uid}:\n"
-        cfg = (f"home = {self.base}/bin\ninclude-system-site-packages = false\n"
+        cfg = (f"home = {PYTHON_MOUNT}/bin\ninclude-system-site-packages = false\n"
                f"version = {sys.version.split()[0]}\n")
         return [passwd, group, cfg]
 
