@@ -13,7 +13,7 @@ one command inside it. What the command sees:
   command ends, every process it left is killed with the namespace).
 
 Run as root, the command runs under an unprivileged uid of its own (``uid``; one per concurrent
-sandbox, so the process limit counts that sandbox alone) with no capabilities. Run as another
+sandbox, so the process limit counts that sandbox alone; see ``uid_of``) with no capabilities. Run as another
 user, bwrap makes a user namespace instead (then the process limit is not applied).
 
 Limits (``Limits``): wall time (the whole sandbox is killed), memory (address space of each
@@ -39,6 +39,14 @@ PYTHON_MOUNT = "/opt/python"
 LIB_MOUNT = "/course/lib"
 HOME = "/home/student"
 FIRST_UID = 61000
+SLOTS = 64
+
+
+def uid_of(slot):
+    """The user id of a sandbox: one per concurrent slot of this grading process, and apart from
+    other grading processes' (their process ids differ), so no two sandboxes that run at the same
+    time share a process limit."""
+    return FIRST_UID + (os.getpid() % 1000) * SLOTS + slot % SLOTS
 
 
 @dataclass
@@ -196,13 +204,13 @@ class Sandbox:
         for k, v in self._environment().items():
             cmd += ["--setenv", k, v]
         if privileged:
-            uid = FIRST_UID + slot
+            uid = uid_of(slot)
             cmd += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         return cmd + [str(a) for a in argv]
 
     def _data_files(self, slot):
-        uid = FIRST_UID + slot if self.privileged else 1000
+        uid = uid_of(slot) if self.privileged else 1000
         passwd = f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n"
         group = f"root:x:0:\nstudent:x:{uid}:\n"
         cfg = (f"home = {PYTHON_MOUNT}/bin\ninclude-system-site-packages = false\n"
@@ -230,7 +238,7 @@ class Sandbox:
         scratch = Path(scratch)
         scratch.mkdir(parents=True, exist_ok=True)
         if self.privileged:
-            uid = FIRST_UID + slot
+            uid = uid_of(slot)
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, uid, uid)
         os.chmod(scratch, 0o755)
