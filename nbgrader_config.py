@@ -45,7 +45,10 @@ if os.environ.get("NBGRADER_EXCHANGE"):
 elif not _machine_has_exchange():
     c.Exchange.root = os.path.join(here, "exchange")
     os.makedirs(c.Exchange.root, exist_ok=True)
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+# The gradebook: an SQLite file in the course by default; for a class, a real database server,
+# e.g. NBGRADER_DB_URL=postgresql+psycopg2://user:password@host/gradebook (solutions/README.md).
+c.CourseDirectory.db_url = (os.environ.get("NBGRADER_DB_URL")
+                            or "sqlite:///" + os.path.join(here, "gradebook.db"))
 
 
 # Student notebooks as released: no outputs, cells locked where nbgrader locks them.
