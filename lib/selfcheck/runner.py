@@ -38,6 +38,7 @@ def main(argv=None):
     nb = nbformat.read(args.notebook, as_version=4)
     client = NotebookClient(nb, timeout=args.cell_timeout, interrupt_on_timeout=True,
                             allow_errors=True, kernel_name="python3", record_timing=False,
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": "."}})
     status = "ok"
     try:
