@@ -10,7 +10,7 @@ import pytest
 
 from nnlib import callbacks, data, initializers, losses, models, optimizers
 from nnlib.gradcheck import numerical_gradient
-from nnlib.layers import Activation, BatchNorm, Dense, Dropout, Softmax
+from nnlib.layers import Activation, Add, BatchNorm, Dense, Dropout, Softmax
 
 # ----------------------------------------------------------------------------------------------
 # Lecture 13: training end to end
@@ -234,6 +234,74 @@ def test_14_batch_norm_rescues_a_deep_sigmoid_network():
     assert results[False]["val_accuracy"][-1] < 0.15
     assert results[False]["loss"][-1] == pytest.approx(np.log(10), abs=0.02)
     assert results[True]["val_accuracy"][-1] > 0.9
+
+
+def _deep_stack_model(residual, gain=0.5, depth=30, width=16):
+    init = initializers.get("normal", std=gain / np.sqrt(width))
+    inp = models.Input(2)
+    h = Dense(width, seed=0)(inp)
+    for k in range(depth):
+        f = Activation("tanh")(Dense(width, init=init, seed=k + 1)(h))
+        h = Add()([h, f]) if residual else f
+    net = models.Model(inp, Softmax()(Dense(3, seed=99)(h)))
+    return net.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(lr=0.01),
+                       metrics=["accuracy"])
+
+
+def _deep_stack_signal(residual, X, y, gain, depth=30, width=16):
+    """||dL/dh_k||, k = 0 … depth, through the library's own layers' backward passes."""
+    init = initializers.get("normal", std=gain / np.sqrt(width))
+    first = Dense(width, input_dim=2, seed=0)
+    blocks = [(Dense(width, input_dim=width, init=init, seed=k + 1), Activation("tanh"))
+              for k in range(depth)]
+    head, soft = Dense(3, input_dim=width, seed=99), Softmax()
+    h = first.forward(X)
+    for dense, act in blocks:
+        f = act.forward(dense.forward(h))
+        h = h + f if residual else f
+    p = soft.forward(head.forward(h))
+    g = head.backward((p - np.eye(3)[y]) / len(X))
+    norms = [np.linalg.norm(g)]
+    for dense, act in reversed(blocks):
+        g_branch = dense.backward(act.backward(g))
+        g = g + g_branch if residual else g_branch
+        norms.append(np.linalg.norm(g))
+    return np.array(norms[::-1])
+
+
+def test_14_residual_connections_let_30_tanh_blocks_learn_the_spirals():
+    X, y = data.spirals(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+    hist = {res: _deep_stack_model(res).fit(X, y, epochs=50, batch_size=None, seed=0).history
+            for res in (False, True)}
+    # the plain stack stays at ln 3 (a guess of 1/3 per class); the residual one learns
+    assert hist[False]["loss"][-1] == pytest.approx(np.log(3), abs=5e-5)
+    assert hist[False]["accuracy"][-1] == pytest.approx(1 / 3)
+    assert hist[True]["loss"][0] == pytest.approx(2.9605, abs=5e-5)
+    assert hist[True]["loss"][-1] == pytest.approx(0.0339, abs=5e-5)
+    assert hist[True]["accuracy"][-1] == pytest.approx(0.99, abs=0.005)
+    # weight gradients at the start, from the library's backward pass of the functional model
+    dW = {}
+    for res in (False, True):
+        net = _deep_stack_model(res)
+        net.train_step([X], [np.eye(3)[y]])
+        blocks = [layer for layer in net.layers if isinstance(layer, Dense)][1:-1]
+        dW[res] = np.array([np.linalg.norm(b.grads["W"]) for b in blocks])
+    assert len(dW[False]) == 30
+    assert dW[False].max() < 3e-10                                   # every plain block ~1e-10
+    assert (dW[False][0], dW[False][14], dW[False][-1]) == pytest.approx((8.2e-11, 1.4e-10, 2e-10), rel=0.05)
+    assert (dW[True][0], dW[True][14], dW[True][-1]) == pytest.approx((2.9, 3.6, 3.2), rel=0.05)
+    assert dW[True][0] / dW[False][0] == pytest.approx(3.5e10, rel=0.05)
+    assert dW[True][0] / dW[False][0] > 1e10
+    # the backward signal: vanishing like g^30 in the plain stack, never in the residual one
+    table = {0.25: (1.3e-19, 2.7), 0.5: (1.4e-10, 12.0), 1.0: (9.6e-2, 1.1e3)}
+    for gain, (plain_ratio, res_ratio) in table.items():
+        plain, res = _deep_stack_signal(False, X, y, gain), _deep_stack_signal(True, X, y, gain)
+        assert plain[0] / plain[-1] == pytest.approx(plain_ratio, rel=0.05)
+        assert res[0] / res[-1] == pytest.approx(res_ratio, rel=0.05)
+        assert res[0] / res[-1] > 1 and plain[0] / plain[-1] < gain ** 30
+    plain, res = _deep_stack_signal(False, X, y, 0.5), _deep_stack_signal(True, X, y, 0.5)
+    assert (plain[0], plain[-1]) == pytest.approx((6.7e-12, 0.048), rel=0.05)
+    assert (res[0], res[-1]) == pytest.approx((0.84, 0.068), rel=0.05)
 
 
 # ----------------------------------------------------------------------------------------------
