@@ -70,6 +70,28 @@ def _cycle(base, n, workers):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def overhead(repeats=5):
+    """Seconds of one sandboxed run of a one-cell notebook (the fixed cost of every submission:
+    sandbox, runner, kernel start and stop), best and median of ``repeats``."""
+    from coursetools import judge, sandbox
+    work = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    try:
+        box = sandbox.Sandbox(judge.build_library(grading.LIB, work / "lib"))
+        times = []
+        for k in range(repeats):
+            scratch = box.prepare_scratch(work / f"s{k}")
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
+            nbformat.write(nb, scratch / "submission.ipynb")
+            box.prepare_scratch(scratch)
+            start = time.perf_counter()
+            box.run([f"{sandbox.ENV_MOUNT}/bin/python", "-m", "selfcheck.runner", "submission.ipynb",
+                     "--output-fd", "{fd}"], scratch, channel=1 << 20)
+            times.append(time.perf_counter() - start)
+        return min(times), sorted(times)[len(times) // 2]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     workers = grading.default_workers()
@@ -83,6 +105,9 @@ def main(argv=None):
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"grading benchmark: {n} submissions of {A} on {os.cpu_count()} cores "
           f"(load average {load:.1f} at the start), cell limit {os.environ['GRADING_CELL_SECONDS']} s")
+    best, median = overhead()
+    print(f"fixed cost of one submission (sandbox, runner, kernel start and stop): "
+          f"{best:.2f} s best, {median:.2f} s median of 5")
     serial, rows_serial = _cycle(course.ROOT, n, 1)
     parallel, rows_parallel = _cycle(course.ROOT, n, workers)
     print(f"\n{'step':10s} {'1 worker':>22s} {f'{workers} workers':>22s} {'speed-up':>9s}")
