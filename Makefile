@@ -12,7 +12,7 @@ RUN    := PATH="$(BIN):$$PATH"
 # Tests run on both cores; set JOBS=1 to run them one by one.
 JOBS   ?= 2
 
-.PHONY: lab test setup generate bench clean release collect autograde feedback grades demo \
+.PHONY: lab test test-fast setup generate bench clean release collect autograde feedback grades demo \
         my-exercises student-edition bench-grading
 
 # Serves the whole repository (the map links to exercises/) and both prints and opens the course
@@ -24,6 +24,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+# The library's unit tests and the worked examples only: no notebook, grading, browser or build.
+test-fast: $(STAMP)
+	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests -m "not notebooks and not grading and not browser and not slow"
 
 setup: $(STAMP)
 

@@ -78,3 +78,41 @@ def pytest_terminal_summary(terminalreporter):
 def pytest_sessionfinish(session, exitstatus):
     if hanging() and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Markers, so that a developer can pick one kind of test: pytest -m grading, -m "not notebooks"…
+# ----------------------------------------------------------------------------------------------
+MARKERS = {
+    "notebooks": "executes notebooks (lectures and instructor notebooks with nbval, student notebooks)",
+    "grading": "grades submissions through the sandbox and the judge",
+    "browser": "drives JupyterLab in Chromium",
+    "slow": "builds or serves something whole (Binder's configuration, the student edition, make lab)",
+}
+
+
+def pytest_configure(config):
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def _kind(path):
+    path = Path(str(path))
+    name = path.name
+    if path.suffix == ".ipynb" or name in ("test_exercise_notebooks.py", "test_static_html.py"):
+        return "notebooks"
+    if name.startswith("test_grading_") or name == "test_instructor_workflow.py":
+        return "grading"
+    if name == "test_browser.py":
+        return "browser"
+    if name in ("test_binder.py", "test_student_edition.py", "test_environment.py"):
+        return "slow"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+    for item in items:
+        kind = _kind(item.fspath)
+        if kind:
+            item.add_marker(getattr(pytest.mark, kind))
