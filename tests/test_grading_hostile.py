@@ -84,6 +84,8 @@ CATALOGUE = {
         "    for k in range(10):\n"
         "        with open('results.jsonl', 'a') as f:\n"
         "            f.write(json.dumps({'test': t, 'id': f'{t}/{k}', 'outcome': {'value': 0.5}}) + '\\n')\n"
+        "with open('results.jsonl', 'a') as f:\n"
+        "    f.write('[' * 100000 + '\\n' + '{\"test\": [1], \"id\": {}, \"outcome\": 7}\\n')\n"
         "rt.run = lambda *a, **k: None\n"
         "def mcp_unit(X, w, theta):\n    return 0")}, "graded", 0.0, ""),
     "calls_library": ("released", {"sigmoid": "CALL = lambda f, *a: f(*a)\n" + LIBCALL},

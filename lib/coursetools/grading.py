@@ -169,6 +169,9 @@ def rebuild(released, submitted):
     for cell in submitted.cells:
         meta = _meta(cell)
         gid = meta.get("grade_id")
+        if gid is not None and not isinstance(gid, str):
+            problems.append("a cell's grading id is not a name")
+            continue
         if not meta or not gid:
             if cell.get("cell_type") in ("code", "markdown", "raw"):
                 plain = nbformat.from_dict({k: cell[k] for k in ("cell_type", "source", "metadata")
@@ -264,7 +267,7 @@ def read_outcomes(path, tests):
         try:
             record = json.loads(line)
             test, case, outcome = record["test"], record["id"], record["outcome"]
-        except (ValueError, KeyError, TypeError):
+        except Exception:  # not JSON, too deeply nested, not a record: the student's own loss
             continue
         if not isinstance(test, str) or test not in known or case not in known[test] or case in out[test]:
             continue
@@ -278,7 +281,7 @@ def read_outcomes(path, tests):
         elif "value" in outcome:
             try:
                 clean["value"] = codec.decode(outcome["value"])
-            except (ValueError, TypeError, KeyError, OverflowError):
+            except Exception:
                 clean["error"] = "the value it returned could not be read"
         else:
             continue
@@ -414,10 +417,16 @@ class ClassRun:
                 verdict = verdicts[_meta(cell)["grade_id"]]
                 cell.outputs = _verdict_outputs(verdict)
                 cell.execution_count = i + 1
-            elif executed is not None and i < len(executed.cells) and executed.cells[i].cell_type == "code":
-                cell.outputs = _clean_outputs(executed.cells[i].get("outputs", []))
-                interrupted |= any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
-                cell.execution_count = i + 1 if cell.outputs or executed.cells[i].get("execution_count") else None
+            elif executed is not None and i < len(executed.cells):
+                try:  # what the sandbox sent is the student's: anything malformed is dropped
+                    ran = executed.cells[i]
+                    if ran.get("cell_type") != "code":
+                        continue
+                    cell.outputs = _clean_outputs(list(ran.get("outputs", []))[:50])
+                    interrupted |= any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
+                    cell.execution_count = i + 1 if cell.outputs or ran.get("execution_count") else None
+                except Exception:
+                    cell.outputs, cell.execution_count = [], None
         total = sum(v.passed for v in verdicts.values()), sum(v.total for v in verdicts.values())
         for cell in graded.cells:  # the notebook's closing summary() reports the judge's count
             if cell.cell_type == "code" and _role(_meta(cell)) == "read-only" and cell.source.strip() == "summary()":
@@ -425,9 +434,7 @@ class ClassRun:
                 lines += [f"  {'✓' if v.full else '✗'} {v.name}: {v.passed} of {v.total}"
                           for v in verdicts.values()]
                 cell.outputs = [new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
-        if executed is not None:
-            interrupted |= any(o.get("ename") == "KeyboardInterrupt"
-                               for c in executed.cells[len(graded.cells):] for o in c.get("outputs", []))
+
         if interrupted:
             notes.append(f"a cell ran past {self.sandbox.limits.cell_seconds} s, was interrupted and "
                          f"counts as an error")
