@@ -94,3 +94,15 @@ def output_text(root, student, assignment, gid):
         else:
             parts.append(out.get("data", {}).get("text/plain", ""))
     return "\n".join(parts)
+
+
+def class_of(**answers):
+    """The usual class of a grading test: "perfect" (the instructor's solution), "untouched" (the
+    released notebook as it is), and one student per keyword, whose answer cells are replaced by
+    the given sources ({answer cell id: source})."""
+    submissions = {"perfect": lambda released, perfect: perfect,
+                   "untouched": lambda released, perfect: released}
+    for student, replacements in answers.items():
+        submissions[student] = (lambda released, perfect, r=replacements:
+                                replace_answers(perfect, r() if callable(r) else r))
+    return submissions

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
-                      output_text, replace_answers)
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
+                      output_text)
 
 A = "ex02_perceptron"
 POINTS = {"test_perceptron_output": 2, "test_perceptron_step": 3, "test_perceptron_train": 4,
@@ -146,13 +146,7 @@ LIBRARY = {
 @pytest.fixture(scope="module")
 def graded(course_copy):
     root = course_copy
-    scores = grade_all(root, A, {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
-        "hard_coded": lambda released, perfect: replace_answers(perfect, HARD_CODED),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-    })
+    scores = grade_all(root, A, class_of(mistakes=MISTAKES, hard_coded=HARD_CODED, library=LIBRARY))
     return root, scores
 
 

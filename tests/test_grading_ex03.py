@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
-                      output_text, replace_answers)
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
+                      output_text)
 
 A = "ex03_forward_and_losses"
 POINTS = {"test_dense_forward": 3, "test_forward_2layer": 3, "test_mse": 2,
@@ -131,14 +131,8 @@ LIBRARY_SCORES = dict(POINTS, test_mse=0, test_categorical_cross_entropy=0,
 @pytest.fixture(scope="module")
 def graded(course_copy):
     root = course_copy
-    scores = grade_all(root, A, {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
-        "forgot_bias": lambda released, perfect: replace_answers(perfect, FORGOT_BIAS),
-        "hard_coded": lambda released, perfect: replace_answers(perfect, HARD_CODED),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-    })
+    scores = grade_all(root, A, class_of(mistakes=MISTAKES, forgot_bias=FORGOT_BIAS,
+                                         hard_coded=HARD_CODED, library=LIBRARY))
     return root, scores
 
 

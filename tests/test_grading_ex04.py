@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
                       output_text, replace_answers, solution_source)
 
 A = "ex04_backprop"
@@ -194,14 +194,9 @@ def graded(course_copy):
     checker = "\n".join(line for line in checker.splitlines() if "SOLUTION" not in line)
     assert ENTRYWISE[0] in checker and ONE_SIDED[0] in checker
     mistakes = dict(MISTAKES, gradient_checker=checker.replace(*ENTRYWISE))
-    scores = grade_all(root, A, {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, mistakes),
+    scores = grade_all(root, A, {**class_of(mistakes=mistakes, hard_coded=_hard_coded(solution_nb), library=LIBRARY),
         "one_sided": lambda released, perfect: replace_answers(
             perfect, {"gradient_checker": checker.replace(*ONE_SIDED)}),
-        "hard_coded": lambda released, perfect: replace_answers(perfect, _hard_coded(solution_nb)),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
     })
     return root, scores
 

@@ -14,8 +14,8 @@ import json
 import numpy as np
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
-                      output_text, replace_answers)
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
+                      output_text)
 
 A = "ex05_training"
 NB = f"{A}.ipynb"
@@ -179,16 +179,8 @@ def _outputs(root, student, grade_id):
 
 @pytest.fixture(scope="module")
 def graded(course_copy):
-    submissions = {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
-        "gradient": lambda released, perfect: replace_answers(perfect, GRADIENT_MISTAKE),
-        "underfit": lambda released, perfect: replace_answers(perfect, UNDERFIT),
-        "peeking": lambda released, perfect: replace_answers(perfect, PEEKING),
-        "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-    }
+    submissions = class_of(mistakes=MISTAKES, gradient=GRADIENT_MISTAKE, underfit=UNDERFIT,
+                           peeking=PEEKING, hardcoded=HARDCODED, library=LIBRARY)
     scores = grade_all(course_copy, A, submissions)
     for student, result in scores.items():   # shown with a failed test, to tell which cell moved
         print(student, result["total"], result["cells"])

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
-                      output_text, replace_answers)
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
+                      output_text)
 
 A = "ex06_optimizers_regularization"
 NB = f"{A}.ipynb"
@@ -177,14 +177,8 @@ def _outputs(root, student, grade_id):
 
 @pytest.fixture(scope="module")
 def graded(course_copy):
-    submissions = {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
-        "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-        "tampering": lambda released, perfect: replace_answers(perfect, TAMPERING),
-    }
+    submissions = class_of(mistakes=MISTAKES, hardcoded=HARDCODED, library=LIBRARY,
+                           tampering=TAMPERING)
     return course_copy, grade_all(course_copy, A, submissions)
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all,
-                      output_text, replace_answers)
+from _grading import (assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all,
+                      output_text)
 
 A = "ex08_conv_norm_backward"
 
@@ -216,15 +216,8 @@ def batchnorm_backward(dout, cache):
 
 @pytest.fixture(scope="module")
 def graded(course_copy):
-    submissions = {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "mistakes": lambda released, perfect: replace_answers(perfect, MISTAKES),
-        "batch_sum": lambda released, perfect: replace_answers(perfect, BATCH_SUM),
-        "variance": lambda released, perfect: replace_answers(perfect, VARIANCE),
-        "hardcoded": lambda released, perfect: replace_answers(perfect, HARDCODED),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-    }
+    submissions = class_of(mistakes=MISTAKES, batch_sum=BATCH_SUM, variance=VARIANCE,
+                           hardcoded=HARDCODED, library=LIBRARY)
     return course_copy, grade_all(course_copy, A, submissions)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _grading import assert_designed, assert_full_marks, assert_untouched_scores_zero, grade_all, output_text, \
+from _grading import assert_designed, assert_full_marks, assert_untouched_scores_zero, class_of, grade_all, output_text, \
     replace_answers
 from selfcheck import codec
 
@@ -178,12 +178,7 @@ def attention_forward(q, k, v, mask=None):
 
 @pytest.fixture(scope="module")
 def graded(course_copy):
-    submissions = {
-        "perfect": lambda released, perfect: perfect,
-        "untouched": lambda released, perfect: released,
-        "hardcoded": lambda released, perfect: replace_answers(perfect, _hardcoded()),
-        "library": lambda released, perfect: replace_answers(perfect, LIBRARY),
-    }
+    submissions = class_of(hardcoded=_hardcoded(), library=LIBRARY)
     for student, (answers, _, _) in MISTAKES.items():
         submissions[student] = lambda released, perfect, answers=answers: replace_answers(perfect, answers)
     return course_copy, grade_all(course_copy, A, submissions)
