@@ -5,6 +5,7 @@ import csv
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,23 @@ def test_grades_command_runs_from_the_course_folder(demo_class):
     bad = subprocess.run([sys.executable, "-m", "coursetools.grading", "grades", "ex99"],
                          cwd=root, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown assignment 'ex99'" in bad.stdout
+
+
+def test_a_folder_of_student_notebooks_is_imported_under_the_assignment_notebook_name(tmp_path):
+    """`make collect FROM=folder` with FOLDER/<student>.ipynb: each notebook becomes that
+    student's submission of the assignment's notebook, ready to grade (not "missing notebook")."""
+    from coursetools import course
+    root = tmp_path / "course"
+    for name in ("solutions", "exercises"):
+        shutil.copytree(course.ROOT / name, root / name)
+    shutil.copy(course.ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    released = (root / "exercises" / "ex01_neurons" / "ex01_neurons.ipynb").read_text()
+    for student in ("ana", "ben"):
+        (inbox / f"{student}.ipynb").write_text(released)
+    (inbox / "README.txt").write_text("not a submission")
+    assert grading.import_folder("ex01_neurons", inbox, root=root) == ["ana", "ben"]
+    for student in ("ana", "ben"):
+        assert (root / "submitted" / student / "ex01_neurons" / "ex01_neurons.ipynb").read_text() == released
+        assert grading.precheck("ex01_neurons", student, root=root) == (None, [])
