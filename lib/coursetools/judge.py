@@ -158,6 +158,21 @@ class Test:
         return self._add(p, "satisfies", label, weight, test=test, message=message)
 
 
+def hint_values(hints, *args, **kwargs):
+    """[(value, text)]: what each wrong variant ``func`` of ``hints`` [(func, text)] gives on these
+    inputs, for ``Test.values(hints=...)`` when the probe is not a call of the same arguments. A
+    variant that fails (a shape that does not fit, say) is left out."""
+    out = []
+    for func, text in hints:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out.append((func(*args, **kwargs), text))
+        except Exception:
+            continue
+    return out
+
+
 def _unsupported(encoded):
     if isinstance(encoded, dict):
         return "unsupported" in encoded or any(_unsupported(v) for v in encoded.values())

@@ -6,11 +6,10 @@ values, to visible_checks.json for the students). nbgrader never copies this fil
 Gradients are judged against centred finite differences of the loss, computed here with the
 course library; the hints' values are what known mistakes give on the same inputs.
 """
-import warnings
 
 import numpy as np
 
-from coursetools.judge import DEFAULT_LIBRARY, Assignment, probe
+from coursetools.judge import DEFAULT_LIBRARY, Assignment, probe, hint_values
 from nnlib import activations as act
 from nnlib import gradcheck
 from nnlib import losses
@@ -20,17 +19,6 @@ from nnlib import losses
 assignment = Assignment("ex04_backprop", library=DEFAULT_LIBRARY, prelude="import numpy as np")
 
 
-def _wrong(hints, *args):
-    """[(value, text)] for hint functions of the probe's inputs; a function that fails is left out."""
-    out = []
-    for func, text in hints:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out.append((func(*args), text))
-        except Exception:
-            continue
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -75,7 +63,7 @@ def _check_222(t, args, label):
     i, tt, w, b = args
     numeric = _numeric_222(*args)
     for name, (lo, hi) in _PARTS_222.items():
-        hints = [(value[lo:hi], text) for value, text in _wrong(_HINTS_222, *args)]
+        hints = [(value[lo:hi], text) for value, text in hint_values(_HINTS_222, *args)]
         t.values(probe(f"np.asarray(backprop_222(i, t, w, b), dtype=float)[{lo}:{hi}]", i=i, t=tt, w=w, b=b),
                  expected=numeric[lo:hi], rtol=1e-5, atol=1e-9, label=f"{label}: dE/d{name}", hints=hints)
 
@@ -131,7 +119,7 @@ def _check_train(t, args, label):
         t.values(probe(f"np.asarray(train_222(i, t, w, b, eta, steps)[{k}], dtype=float)",
                        i=i, t=tt, w=w, b=b, eta=eta, steps=steps),
                  expected=expected, rtol=1e-6, atol=1e-12, label=f"{label}: {what}",
-                 hints=_wrong(_HINTS_TRAIN[k], *args))
+                 hints=hint_values(_HINTS_TRAIN[k], *args))
 
 
 @assignment.test("test_train_222", name="train_222", points=2)
@@ -208,7 +196,7 @@ def _check_mlp(t, args, label, weight=2.0, loss=True):
         t.values(probe("float(mlp_gradients(X, y, weights, biases)[0])", **inputs),
                  expected=_mlp_loss(*args), label=f"{label}: loss", weight=1.0)
     t.values(probe("_flat_gradients(mlp_gradients(X, y, weights, biases))", **inputs),
-             expected=_numeric_grads(*args), rtol=1e-5, atol=1e-8, weight=weight, hints=_wrong(_HINTS_MLP, *args),
+             expected=_numeric_grads(*args), rtol=1e-5, atol=1e-8, weight=weight, hints=hint_values(_HINTS_MLP, *args),
              label=f"{label}: all gradients (W1, b1, W2, b2, …) vs finite differences")
 
 
@@ -272,7 +260,7 @@ def _cube(x):
 def _numerical_check(t, f, expr, inputs, x, *h, label, rtol):
     args = (f, x, *h)
     t.values(probe(expr, x=x, **inputs), expected=_numerical_reference(*args), rtol=rtol, atol=1e-9,
-             hints=_wrong(_HINTS_NUMERICAL, *args), label=label)
+             hints=hint_values(_HINTS_NUMERICAL, *args), label=label)
 
 
 @assignment.test("test_numerical_gradient", name="numerical_gradient", points=2)
@@ -344,7 +332,7 @@ def _(t):
                                   (2 * x0 ** 2, 1e-2, "Σ x³ with 2x² instead of 3x²")):
         t.values(probe(f"_passed_error(gradient_check({_CUBE}, x, analytic))", x=x0, analytic=analytic),
                  expected=_check_reference(_cube, x0, analytic), rtol=rtol, atol=1e-7,
-                 hints=_wrong(_HINTS_CHECK, _cube, x0, analytic), label=label)
+                 hints=hint_values(_HINTS_CHECK, _cube, x0, analytic), label=label)
     # Each hidden check gives the checker a right and a wrong gradient for the same function, and
     # compares (passed, error) for both: a checker must pass the one and catch the other.
     with t.hidden():
@@ -365,4 +353,4 @@ def _(t):
                  "Σ v² near v = 0: the right (nearly zero) gradient, then its negative")):
             t.values(probe(f"_right_and_wrong({f_expr}, x, right, wrong)", x=x, right=r, wrong=w, **inputs),
                      expected=np.concatenate([_check_reference(f, x, r), _check_reference(f, x, w)]),
-                     rtol=1e-2, atol=1e-7, hints=_wrong(_HINTS_PAIR, f, x, r, w), label=label)
+                     rtol=1e-2, atol=1e-7, hints=hint_values(_HINTS_PAIR, f, x, r, w), label=label)

@@ -9,11 +9,10 @@ network once with their ``train`` and ``SETTINGS``, timed in their kernel; its p
 validation set and on 2000 new spiral points (drawn here, never shown) are scored here, so the
 accuracy that counts is never computed in the student's kernel.
 """
-import warnings
 
 import numpy as np
 
-from coursetools.judge import DEFAULT_LIBRARY, Assignment, Probe, call, probe
+from coursetools.judge import DEFAULT_LIBRARY, Assignment, Probe, call, probe, hint_values
 from nnlib import data
 from nnlib.gradcheck import numerical_gradient
 from selfcheck.compare import describe
@@ -26,17 +25,6 @@ assignment = Assignment("ex05_training", library=DEFAULT_LIBRARY, prelude="impor
 TIME_LIMIT = 30.0   # seconds for train(X_train, y_train, **SETTINGS)
 
 
-def _wrong(hints, *args):
-    """[(value, text)] for hint functions of the probe's inputs; a function that fails is left out."""
-    out = []
-    for func, text in hints:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out.append((func(*args), text))
-        except Exception:
-            continue
-    return out
 
 
 def init_params(sizes, rng):
@@ -158,7 +146,7 @@ def _forward_probe(params, X):
 def _(t):
     p, X = init_params([2, 3, 3], np.random.default_rng(1)), np.array([[0.5, -1.2], [1.0, 0.3]])
     t.shape(_forward_probe(p, X), expected_shape=(2, 3))
-    t.values(_forward_probe(p, X), expected=_reference_probs(p, X), hints=_wrong(_HINTS_FORWARD, p, X),
+    t.values(_forward_probe(p, X), expected=_reference_probs(p, X), hints=hint_values(_HINTS_FORWARD, p, X),
              label="the 2-3-3 example")
     with t.hidden():
         rng = np.random.default_rng(50501)
@@ -169,10 +157,10 @@ def _(t):
         for params, X, label in ((deep, rng.normal(size=(7, 4)), "a 4-6-5-3 network, 7 examples, nonzero biases"),
                                  (deep, rng.normal(size=(1, 4)), "a batch of one example")):
             t.values(_forward_probe(params, X), expected=_reference_probs(params, X),
-                     hints=_wrong(_HINTS_FORWARD, params, X), label=label)
+                     hints=hint_values(_HINTS_FORWARD, params, X), label=label)
         big = {k: v * 40 for k, v in deep.items()}
         X = rng.normal(size=(5, 4))
-        t.values(_forward_probe(big, X), expected=_reference_probs(big, X), hints=_wrong(_HINTS_FORWARD, big, X),
+        t.values(_forward_probe(big, X), expected=_reference_probs(big, X), hints=hint_values(_HINTS_FORWARD, big, X),
                  label="weights × 40: scores in the thousands (overflow lurks)")
 
 
@@ -196,7 +184,7 @@ def _check_gradients(t, params, X, y, what, hints=()):
     numeric = _finite_differences(params, X, y)
     for key in params:
         t.values(probe("loss_and_grads(params, X, y)[1][key]", params=params, X=X, y=y, key=key),
-                 expected=numeric[key], rtol=1e-4, atol=1e-7, hints=_wrong(hints, params, X, y, key),
+                 expected=numeric[key], rtol=1e-4, atol=1e-7, hints=hint_values(hints, params, X, y, key),
                  label=f"{what}: grads[{key!r}] against finite differences")
 
 
@@ -208,7 +196,7 @@ def _loss_probe(params, X, y):
 def _(t):
     p = init_params([2, 3, 3], np.random.default_rng(1))
     Xs, ys = np.array([[0.5, -1.2], [1.0, 0.3]]), np.array([1, 2])
-    t.values(_loss_probe(p, Xs, ys), expected=_loss_of(p, Xs, ys), label="loss of the 2-3-3 example", hints=_wrong([
+    t.values(_loss_probe(p, Xs, ys), expected=_loss_of(p, Xs, ys), label="loss of the 2-3-3 example", hints=hint_values([
         (lambda params, X, y: _loss_of(params, X, y) * len(y), "the loss is the MEAN over the batch, not the sum."),
         (lambda params, X, y: _loss_of(params, X, y) / np.log(10), "use the natural log (np.log), not log10."),
     ], p, Xs, ys))
@@ -265,7 +253,7 @@ def _(t):
     t.values(probe("_after_one_step(params, X, y, lr)", params=p, X=Xs, y=ys, lr=0.5),
              expected=_reference_step(p, Xs, ys, 0.5), rtol=1e-4, atol=1e-7,
              label="parameters after one step on the 2-3-3 example, lr=0.5",
-             hints=_wrong([(lambda params, X, y, lr: _reference_step(params, X, y, lr, sign=+1.0),
+             hints=hint_values([(lambda params, X, y, lr: _reference_step(params, X, y, lr, sign=+1.0),
                             "the parameters moved UP the gradient: subtract lr · gradient.")], p, Xs, ys, 0.5))
     t.values(probe("train_step(params, X, y, lr)", params=p, X=Xs, y=ys, lr=0.5), expected=_loss_of(p, Xs, ys),
              label="the returned loss (before the step)")

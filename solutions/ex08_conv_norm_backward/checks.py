@@ -9,11 +9,10 @@ library's own backward passes (``nnlib.layers.Conv2D``, ``MaxPool2D``, ``BatchNo
 values are what deliberately wrong variants, written below, give on the same inputs. While a
 submission is graded none of the library is available to it (``library=()``).
 """
-import warnings
 
 import numpy as np
 
-from coursetools.judge import Assignment, call, probe
+from coursetools.judge import Assignment, call, probe, hint_values
 from nnlib.gradcheck import numerical_gradient
 from nnlib.layers import BatchNorm, Conv2D, MaxPool2D
 
@@ -23,17 +22,6 @@ _GRAD_RTOL, _GRAD_ATOL = 1e-5, 1e-7      # finite differences: O(h²) plus round
 _REF_RTOL, _REF_ATOL = 1e-6, 1e-9        # the library's backward: the same sums in another order
 
 
-def _wrong(hints, *args, **kwargs):
-    """[(value, text)] for hint functions of the inputs; a function that fails is left out."""
-    out = []
-    for func, text in hints:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out.append((func(*args, **kwargs), text))
-        except Exception:
-            continue
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,7 +117,7 @@ _CONV_FORWARD_HINTS = [
 
 def _conv_forward_check(t, x, w, b, label, **kw):
     t.values(call("conv_forward", x, w, b, **kw), expected=_conv_ref(x, w, b, **kw),
-             hints=_wrong(_CONV_FORWARD_HINTS, x, w, b, **kw), label=label)
+             hints=hint_values(_CONV_FORWARD_HINTS, x, w, b, **kw), label=label)
 
 
 def _out_shape(x, w, stride=1, pad=0):
@@ -210,7 +198,7 @@ def _conv_backward_check(t, dout, x, w, b, label, stride=1, pad=0, reference=Tru
     for k, name in enumerate(_GRAD_NAMES):
         p = probe(f"conv_backward(dout, x, w, stride=stride, pad=pad)[{k}]",
                   dout=dout, x=x, w=w, stride=stride, pad=pad)
-        hints = _wrong(_CONV_BACKWARD_HINTS[k], dout, x, w, b, stride, pad)
+        hints = hint_values(_CONV_BACKWARD_HINTS[k], dout, x, w, b, stride, pad)
         t.values(p, expected=numeric[k], rtol=_GRAD_RTOL, atol=_GRAD_ATOL, hints=hints,
                  label=f"{label}: {name} against finite differences")
         if reference:
@@ -301,7 +289,7 @@ _POOL_BACKWARD_HINTS = [
 
 def _pool_forward_check(t, x, label, **kw):
     t.values(call("maxpool_forward", x, **kw), expected=_pool_ref(x, **kw),
-             hints=_wrong(_POOL_FORWARD_HINTS, x, **kw), label=label)
+             hints=hint_values(_POOL_FORWARD_HINTS, x, **kw), label=label)
 
 
 _X2 = np.array([[[[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, -1.0, 3.0, 3.0],
@@ -322,7 +310,7 @@ def _(t):
 
 def _pool_backward_check(t, dout, x, label, size=2, numeric=True):
     p = probe("maxpool_backward(dout, x, size=size)", dout=dout, x=x, size=size)
-    hints = _wrong(_POOL_BACKWARD_HINTS, dout, x, size)
+    hints = hint_values(_POOL_BACKWARD_HINTS, dout, x, size)
     if numeric:   # only where no window has a tie (the maximum is then differentiable)
         x = np.array(x, dtype=float)
         fd = numerical_gradient(lambda: float(np.sum(dout * _pool_ref(x, size))), x, h=1e-6)
@@ -392,7 +380,7 @@ def _bn_hints(k, dout, cache):
         2: [(dict(sum_params=False), "dβ must be summed over the batch: dβ = Σ_n dout, shape (D,)."),
             (dict(sum_params=False, mean_params=True), "dβ is a SUM over the batch, not a mean.")],
     }[k]
-    return _wrong([(lambda d, c, kw=kw: _bn_back_variant(d, c, **kw)[k], text) for kw, text in variants],
+    return hint_values([(lambda d, c, kw=kw: _bn_back_variant(d, c, **kw)[k], text) for kw, text in variants],
                   dout, cache)
 
 

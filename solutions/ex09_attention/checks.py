@@ -10,11 +10,10 @@ While a submission is graded the library's implementations are not available to 
 (``library=()``: the notebook uses no part of ``nnlib`` outside its answers). Every hint's value is
 what a deliberately wrong variant below computes on the same inputs.
 """
-import warnings
 
 import numpy as np
 
-from coursetools.judge import Assignment, call
+from coursetools.judge import Assignment, call, hint_values
 from selfcheck.compare import compare
 from nnlib.layers import MultiHeadAttention
 from nnlib.layers import attention as ref
@@ -38,18 +37,6 @@ def _distinct(hints, expected):
     return [(value, text) for value, text in hints if not compare(value, expected, 1e-6, 1e-9)[0]]
 
 
-def _wrong(hints, *args, **kwargs):
-    """[(the value each wrong variant gives on these inputs, its hint)]; a variant that fails
-    (a shape that does not fit, say) is left out."""
-    out = []
-    for func, text in hints:
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                out.append((func(*args, **kwargs), text))
-        except Exception:
-            continue
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,7 +101,7 @@ _FORWARD_MISTAKES = [
 def _forward_hints(which, q, k, v, mask=None):
     hints = [(lambda *a, kw=kw, **k: _variant(*a, **kw, **k)[which], text) for kw, text in _FORWARD_MISTAKES
              if mask is not None or "mask_how" not in kw and "guard_empty" not in kw]
-    return _wrong(hints, q, k, v, mask)
+    return hint_values(hints, q, k, v, mask)
 
 
 def _forward_checks(t, label, q, k, v, mask=None, what=("weights", "out")):
@@ -216,7 +203,7 @@ _BACKWARD_MISTAKES = [
 
 def _backward_hints(i, dout, q, k, v, w):
     hints = [(lambda *a, kw=kw: _backward_variant(*a, **kw)[i], text) for kw, text in _BACKWARD_MISTAKES]
-    return _wrong(hints, dout, q, k, v, w)
+    return hint_values(hints, dout, q, k, v, w)
 
 
 _NAMES = ("dq", "dk", "dv")
@@ -283,7 +270,7 @@ _SPLIT_HINTS = [
 def _split_check(t, label, x, h):
     expected = ref.split_heads(x, h)
     t.values(call("split_heads", x, h), expected=expected, rtol=0, atol=0,
-             hints=_distinct(_wrong(_SPLIT_HINTS, x, h), expected), label=label)
+             hints=_distinct(hint_values(_SPLIT_HINTS, x, h), expected), label=label)
 
 
 @assignment.test("test_split_heads", name="split_heads", points=2)
@@ -344,7 +331,7 @@ def _mha_check(t, label, x, params, h, mask=None):
              if mask is not None or "use_mask" not in kw]
     expected = _reference_mha(x, params, h, mask)
     t.values(call("multihead_forward", x, params, h, **kwargs), expected=expected, rtol=1e-6, atol=1e-9,
-             hints=_distinct(_wrong(hints, x, params, h, **kwargs), expected), label=label)
+             hints=_distinct(hint_values(hints, x, params, h, **kwargs), expected), label=label)
 
 
 def _mha_demo():
