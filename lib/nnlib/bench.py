@@ -16,10 +16,22 @@ autograd engine (``nnlib.autograd``) on a tiny network, to show what vectorising
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 
-import numpy as np
+#: One thread for the BLAS behind numpy (OpenBLAS, MKL, Apple's Accelerate) and for OpenMP: a
+#: step is then timed as the code's own work, not as threads fighting for the cores of a shared
+#: machine (two OpenBLAS threads on a busy 2-core machine made a 64-128-10 step 12× slower).
+#: The BLAS reads these when it loads, so they must be set before numpy is imported: ``python -m
+#: nnlib.bench`` (and ``make bench``) does so here; PyTorch gets ``torch.set_num_threads(1)``.
+SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                 "VECLIB_MAXIMUM_THREADS": "1"}
+_NUMPY_LOADED_FIRST = "numpy" in sys.modules
+if __name__ == "__main__" and not _NUMPY_LOADED_FIRST:
+    os.environ.update(SINGLE_THREAD)
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 from nnlib import optimizers
 from nnlib.layers import Activation, Dense, Softmax
@@ -115,11 +127,92 @@ def numpy_step(X, y, W1, b1, W2, b2):
     return step, [W1, b1, W2, b2]
 
 
-def torch_step(D, H, K, X, y):
-    """The same step in PyTorch on the CPU (lecture 18's comparison), or None if not installed."""
+def _torch():
+    """PyTorch limited to one thread (like the BLAS above), or None if it is not installed."""
     try:
         import torch
     except ImportError:
+        return None
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only allowed once, before any parallel work: already set
+        pass
+    return torch
+
+
+def blas_info():
+    """(library and version or None, number of threads it runs or None), asked of the BLAS itself.
+
+    Uses threadpoolctl when it is installed, else asks the OpenBLAS that numpy loaded (Linux);
+    (None, None) where neither works.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        pass
+    else:
+        for pool in threadpool_info():
+            if pool.get("user_api") == "blas":
+                return f"{pool.get('internal_api')} {pool.get('version')}", pool.get("num_threads")
+    import ctypes
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None, None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", "_64_", ""):
+                get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                get_config = getattr(lib, f"{prefix}_get_config{suffix}", None)
+                if get_threads is None:
+                    continue
+                get_threads.restype = ctypes.c_int
+                name = "OpenBLAS"
+                if get_config is not None:
+                    get_config.restype = ctypes.c_char_p
+                    name = " ".join(get_config().decode(errors="replace").split()[:2])
+                return name, int(get_threads())
+    return None, None
+
+
+def conditions():
+    """Lines saying what the timings were measured under: threads, versions, cores, load."""
+    library, threads = blas_info()
+    env = " ".join(f"{k}={os.environ.get(k, 'unset')}" for k in SINGLE_THREAD)
+    if __name__ == "__main__" and not _NUMPY_LOADED_FIRST:
+        env = f"set before numpy was imported: {env}"
+    else:
+        env = f"as the calling process left them: {env}"
+    if threads is None:
+        blas = f"BLAS threads not queryable here ({env})"
+    else:
+        blas = f"{library or 'BLAS'} on {threads} thread{'s' if threads != 1 else ''} ({env})"
+    torch = _torch()
+    torch_s = (f"PyTorch {torch.__version__} on {torch.get_num_threads()} thread"
+               f"{'s' if torch.get_num_threads() != 1 else ''}" if torch is not None
+               else "PyTorch not installed")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    machine = f"{cores} CPU cores available" + (
+        f", load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min)" if load else "")
+    lines = [f"numpy {np.__version__}, {blas}; {torch_s}", machine]
+    if threads not in (None, 1):
+        lines.append(f"note: the BLAS runs {threads} threads: on a busy machine the timings vary a "
+                     "lot; run `make bench`, or set OPENBLAS_NUM_THREADS=1 before numpy starts")
+    return lines
+
+
+def torch_step(D, H, K, X, y):
+    """The same step in PyTorch on the CPU (lecture 18's comparison), or None if not installed."""
+    torch = _torch()
+    if torch is None:
         return None
     torch.manual_seed(0)
     dt = torch.float32 if X.dtype == np.float32 else torch.float64
@@ -186,6 +279,9 @@ def autograd_step():
 def run(out=sys.stdout):
     """Measure everything and print the table (lecture 13); returns the rows as dicts."""
     configs = [("64-128-10 (digits)", 64, 128, 10, 64), ("784-256-10 (synthetic)", 784, 256, 10, 128)]
+    for line in conditions():
+        print(line, file=out)
+    out.flush()
     rows = []
     for label, D, H, K, N in configs:
         for dtype in (np.float32, np.float64):
@@ -232,6 +328,9 @@ def run(out=sys.stdout):
         print(f"scalar autograd engine (nnlib.autograd), 2-4-1 tanh net ({n_params} parameters), "
               f"8 examples, MSE: {t * 1e6:.0f} µs per step, {flops / t / 1e9:.4f} GFLOP/s",
               file=out)
+    if hasattr(os, "getloadavg"):
+        print("load average at the end: {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(
+            *os.getloadavg()), file=out)
     return rows
 
 
