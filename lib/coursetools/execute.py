@@ -18,19 +18,25 @@ from nbclient import NotebookClient
 from coursetools.pytest_plugin import SINGLE_THREAD
 
 
-def execute(path, timeout=120):
-    """Run the notebook at ``path`` and write it back with its outputs; return the seconds taken."""
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
+def run(nb, folder, timeout=120):
+    """Execute the notebook object ``nb`` in place, in a fresh kernel started in ``folder``, with
+    the same back end, environment and single-threaded arithmetic as nbval; raise if a cell does."""
     # the kernel must draw with Jupyter's inline back end (as in JupyterLab and under nbval),
     # whatever back end the calling shell asks for
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["NNLIB_QUIET"] = "1"  # no progress lines: nbval runs quiet too
     os.environ.update(SINGLE_THREAD)  # the same arithmetic on every machine, as under nbval
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
+
+
+def execute(path, timeout=120):
+    """Run the notebook at ``path`` and write it back with its outputs; return the seconds taken."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    run(nb, path.parent, timeout)
     seconds = time.perf_counter() - start
     nbformat.validate(nb)
     nbformat.write(nb, path)
