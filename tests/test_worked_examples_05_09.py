@@ -263,3 +263,27 @@ def test_09_class_weights_5_and_70():
     # the notes' expression (no minus sign, only the weight 5) is negative, not this loss
     notes = 5 * np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
     assert notes == pytest.approx(-9.7022, abs=5e-5) and notes < 0 < weighted
+
+
+def test_05_one_step_scales_the_error_by_one_minus_eta_times_norm_plus_one():
+    x, d, w0, b0 = np.array([1.0, 2.0]), 1.0, np.array([0.2, -0.1]), 0.0
+    for eta in [0.1, 1 / 6, 0.25, 0.4]:
+        r = classic.delta_rule_train(x[None, :], np.array([d]), w0=w0, b0=b0, eta=eta, epochs=1)
+        e_before = d - (w0 @ x + b0)
+        e_after = d - (r.w @ x + r.b)
+        assert e_after == pytest.approx(e_before * (1 - eta * (x @ x + 1)), abs=1e-12)
+    # the lecture's step (η = 0.1) moves y 60 % of the way; η = 1/6 lands on the target
+    assert 0.1 * (x @ x + 1) == pytest.approx(0.6)
+
+
+def test_05_the_smallest_rate_ends_lowest_and_only_the_largest_diverges():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=20)
+    d = 1.5 * x - 0.5 + rng.normal(scale=0.2, size=20)
+    first, last = {}, {}
+    for eta in [0.01, 0.05, 0.2, 0.5, 0.8]:
+        costs = classic.delta_rule_train(x[:, None], d, eta=eta, epochs=30).cost_per_epoch()
+        first[eta], last[eta] = costs[0], costs[-1]
+    assert min(last, key=last.get) == 0.01 and max(first, key=first.get) == 0.01
+    assert last[0.01] == pytest.approx(0.009196, abs=5e-7)
+    assert [eta for eta in last if last[eta] > 1] == [0.8]
