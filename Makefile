@@ -13,7 +13,7 @@ RUN    := PATH="$(BIN):$$PATH"
 JOBS   ?= 2
 
 .PHONY: lab test test-fast setup generate bench clean release collect autograde feedback grades demo \
-        my-exercises student-edition bench-grading
+        my-exercises student-edition bench-grading html
 
 # Serves the whole repository (the map links to exercises/) and both prints and opens the course
 # map's URL. (JupyterLab's LabApp.default_url, not ServerApp's: JupyterLab sets the server's to its
@@ -89,6 +89,12 @@ bench-grading: $(STAMP)
 DEST ?= ../$(notdir $(CURDIR))-student
 student-edition: $(STAMP)
 	$(RUN) $(BIN)/python -m coursetools.edition $(DEST)
+
+# Every lecture as an HTML page that needs no network (MathJax copied beside the pages), from the
+# stored outputs: make html [DEST=folder]. (DEST's default above is the student edition's, so the
+# pages go to build/html unless DEST is given.)
+html: $(STAMP)
+	$(RUN) $(BIN)/python -m coursetools.html --dest "$(if $(filter file,$(origin DEST)),build/html,$(DEST))"
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/python -m coursetools.demo

@@ -25,9 +25,10 @@ from coursetools import course
 FILES = ["Makefile", "requirements.txt", "pyproject.toml", "course.cfg", ".gitignore",
          "tests/conftest.py", "tests/nbval_sanitize.cfg", "tests/test_course_links.py"]
 FOLDERS = ["lectures", "exercises", "binder", "lib/nnlib", "lib/selfcheck"]
-#: The instructor tools students need: running the tests and re-executing lectures.
+#: The instructor tools students need: running the tests, re-executing lectures, and the lectures
+#: as offline web pages (make html).
 TOOLS = ["lib/coursetools/__init__.py", "lib/coursetools/pytest_plugin.py",
-         "lib/coursetools/execute.py"]
+         "lib/coursetools/execute.py", "lib/coursetools/html.py"]
 TEST_PATTERNS = ["test_lib_*.py", "test_worked_examples_*.py"]
 
 
