@@ -107,6 +107,74 @@ def test_13_single_layer_recipe_equals_dense_sigmoid_with_sgd():
     assert np.mean((sig(X @ w + b) > 0.5) == y) == pytest.approx(0.99)
 
 
+def test_13_xor_loss_waits_on_the_plateau_of_the_constant_answer():
+    rng = np.random.default_rng(0)
+    net = models.Sequential([Dense(2, input_dim=2), Activation("tanh"), Dense(1, input_dim=2)])
+    for layer, shape in zip([net.layers[0], net.layers[2]], [(2, 2), (2, 1)]):
+        layer.params["W"][...] = rng.normal(0, 1, shape)
+    net.compile(loss="mse", optimizer=optimizers.SGD(lr=0.2))
+    loss = np.array(net.fit(X_XOR, Y_XOR, epochs=400, batch_size=None).history["loss"])
+    assert np.mean((0.5 - Y_XOR) ** 2) == 0.25                          # the constant answer 0.5
+    assert np.all(np.abs(loss[5:100] - 0.25) < 0.005)                   # the plateau
+    assert loss[200] < 0.2 and loss[-1] < 1e-4                          # then the steep fall
+
+
+def test_13_bias_gradient_sign_follows_the_mean_error():
+    y_hat = _net_221().predict(X_XOR)[:, 0]
+    assert y_hat.mean() == pytest.approx(-0.1655, abs=5e-5)
+    assert 2 * (y_hat.mean() - Y_XOR.mean()) == pytest.approx(-1.3309, abs=5e-5)
+
+
+def _spiral_model(width):
+    hidden = [Dense(width, seed=0), Activation("tanh")] if width else []
+    model = models.Sequential(hidden + [Dense(3, seed=1), Softmax()])
+    return model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(lr=2.0),
+                         metrics=["accuracy"])
+
+
+def test_13_plain_gradient_descent_learns_the_spirals_only_with_a_hidden_layer():
+    X, y = data.spirals(n_per_class=100, n_classes=3, noise=0.2, seed=0)
+    acc = {w: _spiral_model(w).fit(X, y, epochs=500, batch_size=None).history["accuracy"][-1]
+           for w in (0, 32)}
+    assert acc[0] == pytest.approx(0.54, abs=0.005) and acc[32] == pytest.approx(0.97, abs=0.005)
+
+
+def test_13_digits_with_minibatch_sgd_and_a_validation_set():
+    X, y = data.load_digits()
+    X_tr, X_val, y_tr, y_val = data.train_val_split(X, y, val_fraction=0.25, seed=0, stratify=True)
+    net = models.Sequential([Dense(32, seed=0), Activation("relu"), Dense(10, seed=1), Softmax()])
+    net.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(lr=0.1), metrics=["accuracy"])
+    h = net.fit(X_tr, y_tr, epochs=30, batch_size=32, validation_data=(X_val, y_val), seed=0).history
+    last = {k: v[-1] for k, v in h.items()}
+    assert last == pytest.approx({"loss": 0.074, "accuracy": 0.985, "val_loss": 0.150,
+                                  "val_accuracy": 0.962}, abs=5e-4)
+    assert h["loss"][0] > h["val_loss"][0]                              # epoch 1: mean over updates
+    assert int(np.sum(net.predict(X_val).argmax(axis=1) != y_val)) == 17
+    small = models.Sequential([Dense(8), Activation("relu"), Dense(10), Softmax()])
+    small.build((64,))
+    assert small.count_params() == 610                                  # exercise 2
+
+
+def test_13_minibatch_epoch_by_hand_equals_library_fit_without_shuffling():
+    X, y = data.blobs(n_per_class=50, centers=np.array([[-1.0, -0.5], [1.0, 0.8]]), std=0.7, seed=1)
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    theta0 = np.array([0.1, -0.2, 0.05])
+    for lr, bs in [(0.5, 32), (1.0, 7), (0.5, 100)]:
+        theta = theta0.copy()
+        for s in range(0, len(y), bs):
+            Xb, yb = X[s:s + bs], y[s:s + bs]
+            v = Xb @ theta[:2] + theta[2]
+            dv = 2 / len(yb) * (sig(v) - yb) * sig(v) * (1 - sig(v))
+            theta = theta - lr * np.append(Xb.T @ dv, dv.sum())
+        model = models.Sequential([Dense(1, input_dim=2), Activation("sigmoid")])
+        model.layers[0].params["W"][:, 0], model.layers[0].params["b"][0] = theta0[:2], theta0[2]
+        model.compile(loss="mse", optimizer=optimizers.SGD(lr=lr))
+        model.fit(X, y[:, None], epochs=1, batch_size=bs, shuffle=False)
+        got = np.append(model.layers[0].params["W"][:, 0], model.layers[0].params["b"])
+        assert got == pytest.approx(theta, abs=1e-12)
+        assert not np.allclose(got, theta0)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 14: initialization and normalization
 # ----------------------------------------------------------------------------------------------
