@@ -1,4 +1,4 @@
-"""Worked examples of lectures 05, 07, 08 and 09, computed through the library.
+"""Worked examples of lectures 05 to 09, computed through the library.
 
 Each test recomputes one example of the lectures (most of them from the course notes) and
 asserts the correct values; where the notes print something else (an erratum in the lecture), the
@@ -67,6 +67,48 @@ def test_05_competitive_learning_moves_only_the_winner_to_the_cluster_centres():
     assert W == pytest.approx(np.array([[-1.9192, 2.0555], [-0.1643, -1.9096], [2.0056, 1.8767]]), abs=5e-5)
     nearest = np.linalg.norm(centres[:, None, :] - W[None, :, :], axis=2).min(axis=1)
     assert np.all(nearest < 0.2)                   # one prototype next to every cluster centre
+
+
+# ----------------------------------------------------------------------------------------------
+# Lecture 06: the perceptron (the notes' epoch tables are tested in test_lib_classic.py)
+# ----------------------------------------------------------------------------------------------
+def test_06_first_field_of_the_notes_example_and_its_slip():
+    w0, b0, x1 = np.array([0.5, -1.0, -0.5]), 0.5, np.array([1.0, -1.0, -1.0])
+    assert w0 @ x1 + b0 == pytest.approx(2.5)
+    slip = w0[0] * x1[0] - w0[1] * x1[1] + w0[2] * x1[2] + b0     # (−1)(−1) taken as −1
+    assert slip == pytest.approx(0.5)                               # the notes' printed v
+
+
+def test_06_gates_from_zero_weights_and_the_xor_cycle():
+    runs = {g: classic.perceptron_train(*data.logic_gate(g), w0=[0.0, 0.0], b0=0.0, eta=1.0,
+                                        max_epochs=30) for g in ("and", "or", "xor")}
+    assert runs["and"].errors_per_epoch() == [2, 3, 3, 2, 1, 0]
+    assert runs["or"].errors_per_epoch() == [2, 2, 1, 0]
+    assert not runs["xor"].converged and min(runs["xor"].errors_per_epoch()) >= 3
+    ends = [(*s.w_after, s.b_after) for s in runs["xor"].trace if s.iteration == 4]
+    assert ends[2] == ends[1] == (-1.0, 0.0, 0.0)                    # epoch 3 ends where epoch 2 did
+
+
+@pytest.mark.parametrize("eta", [0.5, 3.0])
+def test_06_from_zero_weights_the_rate_only_scales_the_weights(eta):
+    X, d = data.logic_gate("and")
+    one = classic.perceptron_train(X, d, w0=[0.0, 0.0], b0=0.0, eta=1.0)
+    run = classic.perceptron_train(X, d, w0=[0.0, 0.0], b0=0.0, eta=eta)
+    assert [s.y for s in run.trace] == [s.y for s in one.trace]
+    assert np.allclose([s.w_after for s in run.trace], eta * np.array([s.w_after for s in one.trace]))
+    assert run.b == pytest.approx(eta * one.b)
+
+
+def test_06_a_rate_of_point_one_breaks_a_tie_at_zero_by_rounding():
+    X, d = data.logic_gate("and")
+    one = classic.perceptron_train(X, d, w0=[0.0, 0.0], b0=0.0, eta=1.0)
+    tenth = classic.perceptron_train(X, d, w0=[0.0, 0.0], b0=0.0, eta=0.1)
+    k = next(i for i, (a, b) in enumerate(zip(one.trace, tenth.trace)) if a.y != b.y)
+    a, b = one.trace[k], tenth.trace[k]
+    assert (a.epoch, a.iteration, a.v, a.y, b.y) == (4, 3, 0.0, 1.0, 0.0)
+    assert -1e-16 < b.v < 0                                          # −2.8e−17 instead of 0
+    assert tenth.errors_per_epoch() == [2, 3, 3, 0]
+    assert tenth.w @ np.array([1.0, 0.0]) + tenth.b == pytest.approx(0.0, abs=1e-15)
 
 
 # ----------------------------------------------------------------------------------------------
