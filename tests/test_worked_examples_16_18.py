@@ -4,6 +4,8 @@ Each test recomputes one example of the lectures through the library and asserts
 lecture prints; where the notes print something else (an erratum in the lecture), the test also
 asserts that the notes' version is indeed different, so that the erratum cannot silently come back.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -155,6 +157,168 @@ def test_16_the_cliff_throws_plain_sgd_and_clipping_saves_the_step():
     assert plain[-1] == pytest.approx([2.5025, 0.0003], abs=5e-5)
     assert clipped[-1] == pytest.approx([1.8839, 0.0004], abs=5e-5)
 
+
+
+# The race of section 4: every optimizer at its tuned rate on four landscapes, and when each run
+# first gets within 1e-3 of the minimum loss and when it stays there.
+def _sig(z):
+    return 0.5 * (1 + np.tanh(z / 2))
+
+
+def _cliff_drop(w1, K=100.0, s=60.0, d=0.3):
+    softplus = lambda z: np.logaddexp(0, z)
+    return K / s * (softplus(-s * w1) - softplus(-s * (w1 + d)))
+
+
+RACE_SURFACES = {   # loss, gradient, start, L*
+    "ravine": (lambda w: 0.5 * (w[0] ** 2 + 20 * w[1] ** 2), ravine_grad, (-4.0, 1.0), 0.0),
+    "saddle": (lambda w: 5 * w[0] ** 2 + 0.25 * w[1] ** 4 - 0.5 * w[1] ** 2,
+               lambda w: np.array([10 * w[0], w[1] ** 3 - w[1]]), (-1.5, 0.001), -0.25),
+    "plateau": (lambda w: 1 - np.exp(-(w[0] ** 2 + w[1] ** 2) / 2),
+                lambda w: w * np.exp(-(w @ w) / 2), (3.0, 2.6), 0.0),
+    "cliff": (lambda w: 0.2 * (w[0] - 2) ** 2 + 0.5 * w[1] ** 2 + _cliff_drop(w[0]),
+              _cliff_grad, (-1.9, 1.5), 0.0),
+}
+
+
+def _race_path(name, lr, surface, steps=50, opt=None):
+    _, grad, start, _ = RACE_SURFACES[surface]
+    opt = opt or optimizers.get(name, lr=lr)
+    w = np.array(start)
+    path = [w.copy()]
+    for _ in range(steps):
+        opt.step([w], [grad(w)])
+        path.append(w.copy())
+        if np.abs(w).max() > 1e3:
+            break
+    return np.array(path)
+
+
+def _excess(path, surface):
+    L, _, _, L_min = RACE_SURFACES[surface]
+    return np.array([L(w) for w in path]) - L_min
+
+
+def _first_within(excess, tol=1e-3):
+    return next((k for k, e in enumerate(excess) if e <= tol), None)
+
+
+def _settles_at(excess, tol=1e-3):
+    """Independent of the lecture's version: walk back from the end while the run is close."""
+    k = len(excess)
+    while k > 0 and excess[k - 1] <= tol:
+        k -= 1
+    return k
+
+
+def _tuned_lr(name, surface):
+    grid = np.geomspace(0.001, 1.0, 13)
+    means = []
+    for lr in grid:
+        path = _race_path(name, lr, surface)
+        means.append(_excess(path, surface).mean() if len(path) == 51 else np.inf)
+    return float(grid[int(np.argmin(means))])
+
+
+@pytest.fixture(scope="module")
+def race():
+    out = {}
+    for s in RACE_SURFACES:
+        for n in optimizers.NAMES:
+            lr = _tuned_lr(n, s)
+            path = _race_path(n, lr, s)
+            out[n, s] = dict(lr=lr, path=path, excess=_excess(path, s))
+    return out
+
+
+def _lecture16_output(containing):
+    import nbformat
+    from pathlib import Path
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "lectures" / "16_optimizers.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and containing in cell.source:
+            return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+    raise AssertionError(f"lecture 16 has no code cell containing {containing!r}")
+
+
+def test_16_settling_is_measured_from_the_last_step_outside_the_band():
+    dip_then_leave = [5.0, 5e-4, 2e-3, 1e-4, 1e-5]
+    assert _first_within(dip_then_leave) == 1 and _settles_at(dip_then_leave) == 3
+    assert _settles_at([1e-5, 1e-4]) == 0
+    assert _settles_at([2.0, 1.0, 5e-4, 0.5]) == 4          # ends outside: "never"
+    assert _first_within([2.0, 1.0]) is None
+
+
+def test_16_the_race_table_printed_in_the_lecture_is_what_the_optimizers_do(race):
+    def cell(r):
+        first, stays = _first_within(r["excess"]), _settles_at(r["excess"])
+        return (f"η={r['lr']:.3g}: {'—' if first is None else first} / "
+                f"{'never' if stays == len(r['excess']) else stays}")
+    printed = _lecture16_output("race_cell(RACE[n, s])").splitlines()
+    assert printed[0].split() == ["optimizer", *RACE_SURFACES]
+    rows = {ln.split()[0]: re.split(r"\s{2,}", ln.strip())[1:] for ln in printed[2:] if ln.strip()}
+    assert set(rows) == set(optimizers.NAMES)
+    for n in optimizers.NAMES:
+        assert rows[n] == [cell(race[n, s]) for s in RACE_SURFACES], n
+
+
+def test_16_who_stays_close_on_each_landscape(race):
+    settled = {s: {n: _settles_at(race[n, s]["excess"]) for n in optimizers.NAMES
+                   if _settles_at(race[n, s]["excess"]) < len(race[n, s]["excess"])} for s in RACE_SURFACES}
+    assert settled["ravine"] == {"adagrad": 26, "adaptive_gain": 39, "rmsprop": 49}
+    assert settled["saddle"] == {"adagrad": 10, "adaptive_gain": 43}
+    assert settled["plateau"] == {"nesterov": 44, "adagrad": 8}
+    first = lambda n, s: _first_within(race[n, s]["excess"])
+    assert (first("nesterov", "ravine"), first("rmsprop", "ravine")) == (10, 17)
+    assert min((first(n, "ravine"), n) for n in optimizers.NAMES if first(n, "ravine") is not None) == (10, "nesterov")
+    assert (first("rmsprop", "saddle"), first("adam", "plateau"), first("rmsprop", "plateau")) == (10, 44, None)
+    for n in ("sgd", "momentum", "adam"):
+        assert first(n, "ravine") is None
+
+
+def test_16_nesterov_is_close_early_on_the_ravine_but_overshoots_and_does_not_settle(race):
+    r = race["nesterov", "ravine"]
+    assert r["lr"] == pytest.approx(10 ** -1.5)
+    w1 = r["path"][:, 0]
+    k = int(np.argmax(w1))
+    assert (k, round(w1[k], 2), round(w1[10], 2)) == (17, 1.17, 0.03)
+    assert r["excess"][-1] == pytest.approx(2.4e-3, abs=5e-5) and r["excess"][-1] > 1e-3
+    assert race["momentum", "ravine"]["path"][:, 0].max() == pytest.approx(1.56, abs=5e-3)
+    finals = sorted(optimizers.NAMES, key=lambda n: race[n, "ravine"]["excess"][-1])
+    assert finals[0] == "adagrad"
+    printed = _lecture16_output("excess loss at step 50")
+    assert "overshoots to +1.17 (step 17); excess loss at step 50: 2.4e-03" in printed
+
+
+def test_16_rmsprop_is_thrown_out_of_the_minimum_when_its_average_forgets(race):
+    r = race["rmsprop", "ravine"]
+    e = r["excess"]
+    assert int(np.argmin(e)) == 33 and e[33] < 1e-13
+    assert int(np.argmax(e[1:])) + 1 == 43 and e[43] == pytest.approx(4.5, abs=0.05)
+    growth = (e[43] / e[33]) ** (1 / 10)                        # per step, 33 -> 43
+    assert 25 < growth < 35 and np.all(e[34:44] / e[33:43] > 5)
+    assert e[17:41].max() <= 1e-3 < e[41]                       # close from 17 to 40, out at 41
+    # the mechanism: with tiny gradients s forgets, and the rate of the steep coordinate, η/√s₂,
+    # passes SGD's stability limit 2/20; AdaGrad's η/√G₂ can only fall
+    opt = optimizers.RMSProp(lr=r["lr"])
+    w, rates, w2 = np.array([-4.0, 1.0]), [], []
+    for _ in range(43):
+        opt.step([w], [ravine_grad(w)])
+        rates.append(r["lr"] / np.sqrt(opt.state[0]["s"][1]))
+        w2.append(abs(w[1]))
+    rates = np.array(rates)                                     # rates[t - 1]: after step t
+    assert int(np.argmax(rates > 0.1)) + 1 == 15 and np.all(rates[14:42] > 0.1)
+    assert np.all(np.diff(rates[:42]) > 0) and rates[32] == pytest.approx(0.27, abs=5e-3)
+    assert rates[41] == pytest.approx(0.42, abs=5e-3) and rates[42] < 0.25
+    assert int(np.argmin(w2)) + 1 == 14 and np.all(np.diff(w2[13:43]) > 0)
+    ada = optimizers.AdaGrad(lr=1.0)
+    w, G = np.array([-4.0, 1.0]), []
+    for _ in range(200):
+        ada.step([w], [ravine_grad(w)])
+        G.append(ada.state[0]["G"][1])
+    assert np.all(np.diff(G) >= 0)
+    long = _excess(_race_path("rmsprop", r["lr"], "ravine", steps=200), "ravine")
+    assert _settles_at(long) == len(long)                       # over 200 steps: thrown out again
 
 # ----------------------------------------------------------------------------------------------
 # Lecture 17: hyperparameter tuning
