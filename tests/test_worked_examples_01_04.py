@@ -46,6 +46,27 @@ def test_01_straight_line_cannot_separate_the_rings_but_r2_can():
     assert r2[y == 1].max() < r2[y == 0].min()          # one threshold on r² separates them
 
 
+
+def test_01_width_against_depth_for_784_inputs():
+    # the prediction prompt: four times wider quadruples, three more layers add a little
+    assert count_parameters([784, 64, 10]) == 50_890
+    assert count_parameters([784, 256, 10]) == 203_530
+    assert count_parameters([784, 64, 64, 64, 64, 10]) == 63_370
+    assert 63_370 - 50_890 == 3 * (64 * 64 + 64)
+
+
+def test_01_exercises_parameters_and_multiply_adds():
+    assert count_parameters([3, 4, 2]) == 26
+    assert 3 * (2 * 8 + 8 * 1) * 200 * 3000 == pytest.approx(4.32e7)
+    layers = [n_in * n_out + n_out for n_in, n_out in zip([2, 8], [8, 1])]
+    assert layers == [24, 9] and sum(layers) == count_parameters([2, 8, 1])
+
+
+@pytest.mark.parametrize("n, L, w, m", [(2, 1, 8, 1), (784, 3, 64, 10), (5, 4, 7, 3), (1, 2, 1, 1)])
+def test_01_exercise_closed_form_of_the_parameter_count(n, L, w, m):
+    closed = (n + 1) * w + (L - 1) * (w + 1) * w + (w + 1) * m
+    assert closed == count_parameters([n] + [w] * L + [m])
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 02: the neuron
 # ----------------------------------------------------------------------------------------------
