@@ -112,6 +112,44 @@ def test_02_no_single_neuron_computes_xor():
     assert (Y == data.logic_gate("or")[1]).sum(axis=1).max() == 4
 
 
+
+def test_02_thresholds_pick_the_gate_by_interval():
+    X, _ = data.logic_gate("and")
+    v = X @ np.array([1.0, 1.0])
+    outputs = {theta: tuple(act.threshold(v, theta=theta).astype(int)) for theta in [0.5, 1, 1.5, 2, 2.5]}
+    assert outputs[0.5] == outputs[1] == tuple(data.logic_gate("or")[1])
+    assert outputs[1.5] == outputs[2] == tuple(data.logic_gate("and")[1])
+    assert outputs[2.5] == (0, 0, 0, 0)
+
+
+def test_02_scaling_weights_and_bias():
+    X, d_and = data.logic_gate("and")
+    for scale in [1.0, 3.0, 0.2]:
+        assert np.array_equal((X @ (scale * np.ones(2)) - 2 * scale >= 0).astype(int), d_and)
+    assert np.array_equal((X @ -np.ones(2) + 2 >= 0).astype(int), [1, 1, 1, 1])   # (1,1) lies on the line
+
+
+def test_02_exercises():
+    x, w, b = np.array([2.0, -1.0, 0.5]), np.array([0.5, 1.5, -2.0]), 0.25
+    assert w @ x + b == pytest.approx(-1.25)
+    w2, b2 = np.array([2.0, -1.0]), 0.5
+    assert [-w2[0] / w2[1], -b2 / w2[1]] == pytest.approx([2.0, 0.5])
+    X, d_nand = data.logic_gate("nand")
+    assert np.array_equal((X @ np.array([-1.0, -1.0]) + 1.5 >= 0).astype(int), d_nand)
+    cube = np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=float)
+    assert np.array_equal((cube @ np.ones(3) - 2 >= 0).astype(int), (cube.sum(axis=1) >= 2).astype(int))
+
+
+def test_02_xor_panels_and_xnor_is_not_separable_either():
+    X, d_xor = data.logic_gate("xor")
+    right = [int(((X @ np.array([a, c]) + bb >= 0).astype(int) == d_xor).sum())
+             for a, c, bb in [(1, 1, -0.5), (1, 1, -1.5), (1, -1, -0.5)]]
+    assert right == [3, 1, 3]
+    grid = np.linspace(-2, 2, 41)
+    W1, W2, B = (a.ravel() for a in np.meshgrid(grid, grid, grid, indexing="ij"))
+    Y = (np.outer(W1, X[:, 0]) + np.outer(W2, X[:, 1]) + B[:, None] >= 0).astype(int)
+    assert (Y == 1 - d_xor).sum(axis=1).max() == 3
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 03: math toolkit
 # ----------------------------------------------------------------------------------------------
