@@ -181,8 +181,16 @@ def test_03_chain_5_5_5():
     x_of_m = lambda m: 5 * m
     assert centred(y_of_x, 0.7) == pytest.approx(25.0)
     assert centred(y_of_m, 0.7) == pytest.approx(125.0)
-    assert centred(x_of_m, 0.7) == pytest.approx(5.0)     # the notes' "df/dm = 5" means dx/dm
-    assert centred(y_of_m, 0.7) != pytest.approx(5.0)     # read as the output's slope it is not 5
+    assert centred(x_of_m, 0.7) == pytest.approx(5.0)
+    assert centred(y_of_m, 0.7) == pytest.approx(5.0 * 5.0 * 5.0)   # the product of the three links
+
+
+def test_03_the_notes_df_dm_label_is_consistent_with_x_equals_f_of_m():
+    # bootcamp notes: every function is called f; "df/dm = 5" stands beside "x = f(m)", x = 5m
+    notes_df_dm = 5.0
+    f = lambda m: 5 * m                                   # the notes' f in x = f(m)
+    for m in [-1.0, 0.7, 3.0]:
+        assert centred(f, m) == pytest.approx(notes_df_dm)
 
 
 @pytest.mark.parametrize("x", [0.5, 1.0])
@@ -218,6 +226,28 @@ def test_03_dot_product_and_vectorised_layer():
     loops = np.array([[b[k] + sum(X[n, j] * W[j, k] for j in range(3)) for k in range(2)] for n in range(4)])
     assert np.allclose(loops, X @ W + b)
 
+
+
+def test_03_exercises():
+    assert (cube(2.1) - cube(1.9)) / 0.2 == pytest.approx(12.01)
+    point = np.array([-1.0, 3.0])
+    z = lambda: point[0] ** 2 + point[0] * point[1] + point[1] ** 2
+    assert numerical_gradient(z, point) == pytest.approx([1.0, 5.0], abs=1e-6)
+    assert centred(lambda x: (3 * x + 1) ** 2, 1.0) == pytest.approx(24.0)
+    P = np.array([[4, -1], [0, 5]])
+    Q = np.array([[1, 8, 0], [6, -2, 3]])
+    assert np.array_equal(Q.T @ P, [[4, 29], [32, -18], [0, 15]])
+    assert not np.array_equal(Q.T @ P, (P @ Q).T)
+    assert 20 * 30 * 50 == 30_000                       # multiply-adds of the vectorisation layer
+
+
+@pytest.mark.parametrize("v", [-3.0, -0.4, 0.0, 1.7])
+def test_03_exercise_sigmoid_slope_from_the_chain_rule(v):
+    s = act.sigmoid(np.array([v]))
+    arg = np.array([v])
+    numeric = numerical_gradient(lambda: float(act.sigmoid(arg)[0]), arg)
+    assert numeric == pytest.approx(s * (1 - s), rel=1e-6, abs=1e-10)
+    assert float(act.sigmoid(0.0) * (1 - act.sigmoid(0.0))) == 0.25
 
 # ----------------------------------------------------------------------------------------------
 # Lecture 04: activation functions
