@@ -304,3 +304,62 @@ def test_04_stochastic_unit_at_zero_temperature_is_a_threshold_not_always_one():
     assert act.stochastic_probability(-1.0, 1e-3) == pytest.approx(0.0, abs=1e-12)
     assert act.stochastic_probability(0.0, 1e-3) == pytest.approx(0.5)
     assert act.stochastic_probability(-1.0, 1e-3) != pytest.approx(1.0)
+
+
+def test_04_sigmoid_values_are_symmetric_and_half_at_zero():
+    for a in [0.5, 1.0, 2.0, 10.0]:
+        assert float(act.sigmoid(1.0, a=a) + act.sigmoid(-1.0, a=a)) == pytest.approx(1.0)
+        assert float(act.sigmoid(0.0, a=a)) == 0.5
+    assert float(act.sigmoid(1.0)) == pytest.approx(0.7311, abs=5e-5)
+    assert act.sigmoid_derivative(5.0) == pytest.approx(0.0066, abs=5e-5)
+
+
+def _sigmoid_chain(h0, w, L):
+    h = h0
+    for _ in range(L):
+        h = act.sigmoid(w * h - w / 2)
+    return h
+
+
+def _sigmoid_chain_slope(h0, w, L):
+    h, slope = h0, 1.0
+    for _ in range(L):
+        v = w * h - w / 2
+        slope *= w * act.sigmoid_derivative(v)
+        h = act.sigmoid(v)
+    return slope
+
+
+@pytest.mark.parametrize("w, L", [(1.0, 10), (4.0, 20), (6.0, 10), (2.0, 10), (6.0, 5)])
+def test_04_weights_can_amplify_the_backward_signal_of_a_sigmoid_chain(w, L):
+    # the slopes' product is at most 0.25^L; the weights multiply the signal too
+    h0 = np.array([0.5])
+    numeric = numerical_gradient(lambda: float(_sigmoid_chain(h0, w, L)[0]), h0)[0]
+    assert numeric == pytest.approx(_sigmoid_chain_slope(0.5, w, L), rel=1e-5)
+    assert _sigmoid_chain_slope(0.5, w, L) == pytest.approx((w / 4) ** L)   # every v_l = 0
+
+
+def test_04_the_signal_grows_although_the_slopes_shrink():
+    assert _sigmoid_chain_slope(0.5, 6.0, 10) == pytest.approx(57.665, abs=1e-3)
+    assert _sigmoid_chain_slope(0.5, 6.0, 20) > 3000
+    assert _sigmoid_chain_slope(0.5, 4.0, 20) == pytest.approx(1.0)
+    assert _sigmoid_chain_slope(0.5, 6.0, 10) > 0.25 ** 10 * 1e7
+
+
+def test_04_dead_relu_units_of_the_lecture_and_exercises():
+    rng = np.random.default_rng(0)                   # the lecture's generator, in its order of use
+    rng.normal(0.0, 2.0, size=10_000)
+    X_in, W = rng.normal(size=(500, 2)), rng.normal(size=(2, 100))
+    assert np.all(act.relu_derivative(X_in @ W) == 0, axis=0).sum() == 0
+    assert np.all(act.relu_derivative(X_in @ W - 3.0) == 0, axis=0).sum() == 40
+    assert float(act.sigmoid(2.0, a=0.5)) == pytest.approx(0.7311, abs=5e-5)
+    assert act.softmax(np.array([2.0, 1.0, 0.1])) == pytest.approx([0.659, 0.242, 0.099], abs=5e-4)
+    assert _sigmoid_chain_slope(0.5, 2.0, 10) == pytest.approx(1 / 1024)
+
+
+@pytest.mark.parametrize("v", [-2.0, -0.3, 0.0, 1.1])
+def test_04_exercise_tanh_slope_is_four_sigmoid_slopes(v):
+    arg = np.array([v])
+    numeric = numerical_gradient(lambda: float(np.tanh(arg)[0]), arg)[0]
+    assert numeric == pytest.approx(4 * act.sigmoid_derivative(2 * v), rel=1e-6, abs=1e-10)
+    assert numeric == pytest.approx(1 - np.tanh(v) ** 2, rel=1e-6, abs=1e-10)
