@@ -286,6 +286,102 @@ def test_11_the_01_example_through_library_layers_and_sgd():
     assert np.round(hidden.params["b"], 5).tolist() == [-0.09705, 0.50061]
 
 
+def test_11_the_01_example_new_hidden_parameters():
+    s = act.sigmoid
+    r = _example_01(0.25)
+    x = np.array([0.0, 1.0])
+    W_h, b_h, w_k = np.array([[0.6, 0.3], [-0.3, 0.4]]), np.array([-0.1, 0.5]), np.array([0.4, 0.1])
+    delta_h = r["y_h"] * (1 - r["y_h"]) * r["delta"] * w_k       # hidden rule, old output weights
+    W_new, b_new = W_h + 0.25 * np.outer(delta_h, x), b_h + 0.25 * delta_h
+    assert np.round(delta_h, 5).tolist() == [0.01179, 0.00245]
+    assert round(b_new[0], 5) == -0.09705 and round(W_new[1, 1], 6) == 0.400612
+    assert round(W_new[0, 1], 5) == 0.30295 and round(b_new[1], 6) == 0.500612
+    assert W_new[:, 0].tolist() == [0.6, -0.3]                       # x1 = 0: no update
+    # the other reading of the figure (H1's bias 0.3, weight from x2 -0.1) gives the same numbers
+    assert round(-0.1 + 0.25 * delta_h[0], 5) == -0.09705 and round(0.3 + 0.25 * delta_h[0], 5) == 0.30295
+    y_after = s((w_k + r["dw"]) @ s(W_new @ x + b_new) + r["b_new"])
+    assert (round(y_after, 4), round(0.5 * (1 - y_after) ** 2, 5)) == (0.5363, 0.10751)
+
+
+def _dense_backward(X, W, G):
+    """The batch form of lecture 11, section 7: dW = XᵀG, db = Σ_n G_n, dX = G Wᵀ."""
+    return X.T @ G, G.sum(axis=0), G @ W.T
+
+
+def test_11_dense_backward_in_matrices_matches_finite_differences_and_the_library():
+    rng = np.random.default_rng(11)
+    for N, D, M in [(4, 3, 2), (1, 2, 2), (7, 5, 3)]:
+        X, W, b, R = (rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M),
+                      rng.normal(size=(N, M)))
+        dW, db, dX = _dense_backward(X, W, R)                         # L = Σ R ⊙ Y, so G = R
+        assert (dW.shape, db.shape, dX.shape) == ((D, M), (M,), (N, D))
+        report = check_parameters(lambda: float(np.sum(R * (X @ W + b))),
+                                  {"W": W, "b": b, "X": X}, {"W": dW, "b": db, "X": dX})
+        assert report.ok and report.max_rel_error < 1e-9
+        layer = Dense(M, input_dim=D)
+        layer.params["W"][:], layer.params["b"][:] = W, b
+        layer.forward(X)
+        assert np.allclose(layer.backward(R), dX, atol=1e-14)
+        assert np.allclose(layer.grads["W"], dW, atol=1e-14) and np.allclose(layer.grads["b"], db, atol=1e-14)
+        # through a non-linear loss too: L = Σ tanh(Y)², G = 2 tanh(Y)(1 − tanh²(Y))
+        Y = X @ W + b
+        G = 2 * np.tanh(Y) * (1 - np.tanh(Y) ** 2)
+        dW, db, dX = _dense_backward(X, W, G)
+        report = check_parameters(lambda: float(np.sum(np.tanh(X @ W + b) ** 2)),
+                                  {"W": W, "b": b, "X": X}, {"W": dW, "b": db, "X": dX})
+        assert report.ok
+
+
+def test_11_matrix_form_with_one_example_gives_the_scalar_numbers():
+    s = act.sigmoid
+    W_h = np.array([[0.15, 0.25], [0.20, 0.30]])
+    W_o = np.array([[0.40, 0.50], [0.45, 0.55]])
+    H = s(X002 @ W_h + 0.35)
+    O = s(H @ W_o + 0.60)
+    G_o = (O - T002) * O * (1 - O)
+    dW_o, db_o, dH = _dense_backward(H, W_o, G_o)
+    r9 = lambda a: np.round(a, 9).tolist()
+    assert r9(dW_o) == [[0.082167041, -0.02260254], [0.082667628, -0.022740242]]   # w5 w7 / w6 w8
+    assert r9(db_o) == [0.138498562, -0.038098237]
+    assert r9(dH[0]) == [0.036350306, 0.041370323]          # the two-path sums ∂E/∂out_h1, ∂E/∂out_h2
+    G_h = dH * H * (1 - H)
+    dW_h, db_h, _ = _dense_backward(X002, W_h, G_h)
+    assert r9(dW_h) == [[0.000438568, 0.000497713], [0.000877135, 0.000995425]]   # w1 w3 / w2 w4
+    assert round(float(db_h.sum()), 9) == 0.018725609 and round(float(db_o.sum()), 9) == 0.100400325
+    layers = _net_002()
+    _run(layers, X002, T002)
+    assert np.allclose(layers[0].grads["W"], dW_h, atol=1e-15)
+    assert np.allclose(layers[2].grads["W"], dW_o, atol=1e-15)
+
+
+def test_11_batch_gradients_sum_over_the_examples():
+    s = act.sigmoid
+    W_h = np.array([[0.15, 0.25], [0.20, 0.30]])
+    W_o = np.array([[0.40, 0.50], [0.45, 0.55]])
+
+    def grads(X, T):
+        H = s(X @ W_h + 0.35)
+        O = s(H @ W_o + 0.60)
+        return _dense_backward(H, W_o, (O - T) * O * (1 - O))
+
+    one = grads(X002, T002)
+    two = grads(np.vstack([X002, X002]), np.vstack([T002, T002]))
+    assert np.allclose(two[0], 2 * one[0]) and np.allclose(two[1], 2 * one[1])   # dW, db double
+    assert np.allclose(two[2][0], one[2][0])                                      # dX per example
+    # exercise 5 of the lecture: the batch of the example and its mirror image
+    X, T = np.array([[0.05, 0.10], [0.10, 0.05]]), np.array([[0.01, 0.99], [0.99, 0.01]])
+    batch = grads(X, T)[0][0, 0]
+    assert batch == pytest.approx(grads(X[:1], T[:1])[0][0, 0] + grads(X[1:], T[1:])[0][0, 0])
+    assert round(batch, 4) == 0.0557
+    W = W_o.copy()
+
+    def E():
+        H = s(X @ W_h + 0.35)
+        return 0.5 * float(np.sum((T - s(H @ W + 0.60)) ** 2))
+
+    assert numerical_gradient(E, W)[0, 0] == pytest.approx(batch, abs=1e-9)
+
+
 def test_11_softmax_cross_entropy_gradient_is_p_minus_y():
     p, y = np.array([0.2, 0.3, 0.5]), np.array([0.0, 1.0, 0.0])
     z = np.log(p)
