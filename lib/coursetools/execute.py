@@ -15,17 +15,22 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from coursetools import testkernels
 from coursetools.pytest_plugin import SINGLE_THREAD
 
 
-def run(nb, folder, timeout=120):
+def run(nb, folder, timeout=120, keep_figures=True):
     """Execute the notebook object ``nb`` in place, in a fresh kernel started in ``folder``, with
-    the same back end, environment and single-threaded arithmetic as nbval; raise if a cell does."""
+    the same back end, environment and single-threaded arithmetic as nbval; raise if a cell does.
+    With keep_figures (the default) figures are stored as PNG even when called from a test run,
+    whose kernels would otherwise draw none (coursetools.testkernels)."""
     # the kernel must draw with Jupyter's inline back end (as in JupyterLab and under nbval),
     # whatever back end the calling shell asks for
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["NNLIB_QUIET"] = "1"  # no progress lines: nbval runs quiet too
     os.environ.update(SINGLE_THREAD)  # the same arithmetic on every machine, as under nbval
+    if keep_figures and os.environ.pop(testkernels.MARK, None):
+        os.environ.pop("IPYTHONDIR", None)  # the test kernels' profile draws no PNG
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(folder)}}).execute()
     return nb

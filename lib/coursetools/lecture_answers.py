@@ -132,7 +132,7 @@ def answered(lecture):
 def run_answered(lecture, timeout=300):
     """Execute the answered lecture in a fresh kernel from the lecture's folder; return it."""
     from coursetools.execute import run
-    return run(answered(lecture), Path(lecture).resolve().parent, timeout)
+    return run(answered(lecture), Path(lecture).resolve().parent, timeout, keep_figures=False)
 
 
 def main(argv=None):

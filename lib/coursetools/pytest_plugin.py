@@ -5,6 +5,8 @@
   outputs match the committed lectures. The test process itself draws with Agg.
 * Kernels do their linear algebra on one thread (SINGLE_THREAD), as when the lectures were
   executed, so that results print the same on any machine.
+* Kernels draw every figure they show but do not turn it into a PNG (coursetools.testkernels):
+  nbval compares text outputs only, and rasterising was half of the lectures' run time.
 * The time of each lecture's cells is added up and reported at the end of the run beside the
   lecture's budget (COURSE.md: "each runs top to bottom in seconds"). The budget is a figure to
   watch, not a pass/fail limit: a shared, busy machine can make any lecture slower for a while.
@@ -94,6 +96,17 @@ MARKERS = {
 def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    _test_kernels(config)
+
+
+def _test_kernels(config):
+    """Notebook kernels started by this run use the test-kernel profile (coursetools.testkernels):
+    figures are drawn in full but not rasterised to PNG, which nbval never compares."""
+    from coursetools import testkernels
+    root = Path(str(config.rootpath))
+    os.environ.update(testkernels.environment(root / ".cache" / "test-kernels", figures="check"))
+    if not hasattr(config, "workerinput"):  # the controlling process, before any worker starts
+        testkernels.compile_library(root / "lib")
 
 
 def _kind(path):
