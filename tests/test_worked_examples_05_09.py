@@ -172,6 +172,60 @@ def test_07_sigmoid_221_output_range_is_between_sigmoid_of_minus_one_and_one():
         assert act.sigmoid(-1.0) < y.min() and y.max() < act.sigmoid(1.0)
 
 
+
+def test_07_tanh_network_misses_its_best_plane_by_more_than_a_quarter_of_its_range():
+    g1, g2 = np.meshgrid(np.linspace(-3, 3, 61), np.linspace(-3, 3, 61))
+    design = np.column_stack([g1.ravel(), g2.ravel(), np.ones(g1.size)])
+    misses = {}
+    for name, g in [("identity", act.linear), ("tanh", act.tanh)]:
+        y = _net_221(g1, g2, g, **W07).ravel()
+        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        misses[name] = np.max(np.abs(design @ coef - y))
+        span = y.max() - y.min()
+    assert misses["identity"] < 1e-12
+    assert misses["tanh"] == pytest.approx(1.30, abs=5e-3) and span == pytest.approx(4.59, abs=5e-3)
+    assert misses["tanh"] > span / 4
+
+
+def test_07_five_linear_layers_fold_into_one_neuron():
+    rng = np.random.default_rng(3)
+    sizes = [2, 8, 8, 8, 8, 1]
+    Ws = [rng.normal(size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.normal(size=o) for o in sizes[1:]]
+    assert sum(W.size + b.size for W, b in zip(Ws, bs)) == 249
+    W_total, b_total = np.eye(2), np.zeros(2)
+    for W, b in zip(Ws, bs):
+        W_total, b_total = W @ W_total, W @ b_total + b
+    assert W_total.shape == (1, 2) and b_total.shape == (1,)
+    X = rng.normal(size=(2, 7))
+    H = X
+    for W, b in zip(Ws, bs):
+        H = W @ H + b[:, None]
+    assert H == pytest.approx(W_total @ X + b_total[:, None], rel=1e-10)
+
+
+def test_07_s1_at_zero_two_and_the_and_of_two_hidden_neurons():
+    h1, h2, y = _sigmoid_221(0.0, 2.0, **S1)
+    assert (h1, h2, y) == pytest.approx((0.8808, 0.9526, 0.4821), abs=5e-5)
+    out = lambda a, b: act.sigmoid(10 * a + 10 * b - 15)          # w21 = w22 = 10, b2 = −15
+    assert out(0.95, 0.95) == pytest.approx(0.982, abs=5e-4) and out(0.05, 1.0) < 0.012
+
+
+def _bump_sum(x, n):
+    edges = np.linspace(0, 2 * np.pi, n + 1)
+    centres, steep = (edges[:-1] + edges[1:]) / 2, 4 * n
+    return sum(np.sin(c) * (act.sigmoid(steep * (x - l)) - act.sigmoid(steep * (x - r)))
+               for l, r, c in zip(edges[:-1], edges[1:], centres))
+
+
+def test_07_sums_of_bumps_follow_sin_with_an_error_like_one_over_n():
+    xs = np.linspace(0, 2 * np.pi, 500)
+    inner = (xs > 0.5) & (xs < 2 * np.pi - 0.5)
+    err = [np.max(np.abs(_bump_sum(xs, n) - np.sin(xs))[inner]) for n in (4, 12, 48)]
+    assert err == pytest.approx([0.454, 0.172, 0.043], abs=5e-4)
+    assert err[1] / err[2] == pytest.approx(4, rel=0.05)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 08: feedforward networks
 # ----------------------------------------------------------------------------------------------
