@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnlib import callbacks, data, initializers, losses, models, optimizers
-from nnlib.gradcheck import numerical_gradient
+from nnlib.gradcheck import numerical_gradient, rel_error
 from nnlib.layers import Activation, Add, BatchNorm, Dense, Dropout, Softmax
 
 # ----------------------------------------------------------------------------------------------
@@ -281,10 +281,93 @@ def test_14_batch_norm_by_hand_equals_the_library():
     bn.params["gamma"][...], bn.params["beta"][...] = gamma, beta
     assert bn.forward(Z, training=True) == pytest.approx(A, abs=1e-12)
     assert bn.state["running_mean"] == pytest.approx([0.3, 5.0])
-    # erratum (notes 001): beta sets the output's mean, gamma its spread - not the other way round
+    # clarifying note (handwritten notes' labels): beta sets the output's mean, gamma its spread
     assert A.mean(axis=0) == pytest.approx(beta, abs=1e-12)
     assert A.std(axis=0) == pytest.approx(gamma, abs=1e-5)
     assert not np.allclose(A.mean(axis=0), gamma)
+
+
+def _bn_backward(dy, x_hat, gamma, var, eps):
+    """dgamma, dbeta, dx of y = gamma x_hat + beta over a batch (the formula lecture 14 derives)."""
+    n = len(dy)
+    d_beta, d_gamma = dy.sum(axis=0), (dy * x_hat).sum(axis=0)
+    return d_gamma, d_beta, gamma / (n * np.sqrt(var + eps)) * (n * dy - d_beta - x_hat * d_gamma)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_14_batch_norm_backward_formula_against_finite_differences_and_the_library(seed):
+    r = np.random.default_rng(seed)
+    if seed == 1:                                                   # the lecture's batch
+        Z = np.array([[1.0, 50.0], [2.0, 60.0], [3.0, 70.0], [6.0, 20.0]])
+        gamma, beta = np.array([2.0, 0.5]), np.array([1.0, -1.0])
+    else:
+        Z, gamma, beta = r.normal(2, 3, (7, 3)), r.normal(1, 0.5, 3), r.normal(0, 1, 3)
+    eps = 1e-5
+    R = np.random.default_rng(1 if seed == 1 else seed + 100).normal(0, 1, Z.shape)   # dy
+    var = Z.var(axis=0)
+    Z_hat = (Z - Z.mean(axis=0)) / np.sqrt(var + eps)
+    d_gamma, d_beta, dZ = _bn_backward(R, Z_hat, gamma, var, eps)
+
+    def loss():
+        return np.sum(R * (gamma * (Z - Z.mean(axis=0)) / np.sqrt(Z.var(axis=0) + eps) + beta))
+
+    for ours, arr in [(d_gamma, gamma), (d_beta, beta), (dZ, Z)]:
+        assert rel_error(ours, numerical_gradient(loss, arr)) < 1e-9
+    bn = BatchNorm(eps=eps)
+    bn.ensure_built(Z.shape[1:], "float64")
+    bn.params["gamma"][...], bn.params["beta"][...] = gamma, beta
+    bn.forward(Z, training=True)
+    assert bn.backward(R) == pytest.approx(dZ, abs=1e-13)
+    assert bn.grads["gamma"] == pytest.approx(d_gamma, abs=1e-13)
+    assert bn.grads["beta"] == pytest.approx(d_beta, abs=1e-13)
+    assert np.abs(dZ.sum(axis=0)).max() < 1e-12                     # no component along a shift
+    # nor along a stretch, up to eps (exercise 5): sum dx x_hat = gamma eps / (var + eps)^1.5 sum dy x_hat
+    assert (dZ * Z_hat).sum(axis=0) == pytest.approx(
+        gamma * eps / (var + eps) ** 1.5 * d_gamma, rel=1e-4, abs=1e-14)
+    naive = gamma / np.sqrt(var + eps) * R                          # forgetting the paths through mu, var
+    assert rel_error(naive, dZ) > 0.1
+    if seed == 1:
+        assert d_gamma == pytest.approx([-1.4071, -1.1512], abs=5e-5)
+        assert d_beta == pytest.approx([1.0444, 0.5460], abs=5e-5)
+        assert dZ[:, 0] == pytest.approx([-0.3117, -0.1269, 0.6887, -0.2501], abs=5e-5)
+
+
+def test_14_exercise_values_initializer_limit_bn_output_and_sigmoid_depth():
+    assert np.abs(initializers.glorot_uniform((256, 128), rng=0)).max() == pytest.approx(0.125, rel=1e-3)
+    bn = BatchNorm(eps=1e-5)
+    bn.ensure_built((1,), "float64")
+    bn.params["gamma"][...], bn.params["beta"][...] = 3.0, 1.0
+    assert bn.forward(np.array([[2.0], [4.0], [6.0], [8.0]]))[0, 0] == pytest.approx(-3.0249, abs=5e-5)
+    from nnlib.activations import sigmoid_derivative
+    top = sigmoid_derivative(np.linspace(-5, 5, 1001)).max()
+    assert top == 0.25 and top ** 9 > 1e-6 > top ** 10
+
+
+def test_14_sigmoid_layers_shrink_the_signal_through_the_slopes_not_the_weights():
+    X, y = data.load_digits()
+    X_tr, _, y_tr, _ = data.train_val_split(X, y, val_fraction=0.25, seed=0, stratify=True)
+    X_tr, y_tr = X_tr[:600], y_tr[:600]
+    stack = []
+    for k in range(6):
+        stack += [Dense(32, seed=k), Activation("sigmoid")]
+    net = models.Sequential(stack + [Dense(10, seed=9), Softmax()])
+    net.build((64,))
+    h = X_tr
+    for layer in net.layers:
+        h = layer.forward(h, training=True)
+    g = net.layers[-2].backward((h - np.eye(10)[y_tr]) / len(X_tr))
+    slope, wt, dW = [], [], []
+    for k in range(5, -1, -1):
+        g_act = net.layers[2 * k + 1].backward(g)
+        g_in = net.layers[2 * k].backward(g_act)
+        slope.append(np.linalg.norm(g_act) / np.linalg.norm(g))
+        wt.append(np.linalg.norm(g_in) / np.linalg.norm(g_act))
+        dW.append(np.linalg.norm(net.layers[2 * k].grads["W"]))
+        g = g_in
+    assert all(0.23 < s <= 0.25 for s in slope)                     # sigma' factors, bounded by 0.25
+    assert min(wt) == pytest.approx(1.00, abs=0.005) and max(wt) == pytest.approx(1.28, abs=0.005)
+    assert dW[0] / dW[-1] == pytest.approx(877, rel=0.01)           # layer 6 against layer 1
+    assert (dW[0], dW[-1]) == pytest.approx((0.185, 2.11e-4), rel=0.005)
 
 
 def test_14_batch_norm_rescues_a_deep_sigmoid_network():
