@@ -266,6 +266,30 @@ def test_08_divide_by_sum_versus_softmax():
     assert np.all(p > 0) and p.sum() == pytest.approx(1.0)
 
 
+
+def test_08_a_4_5_3_2_network_has_51_parameters_and_a_softmax_output():
+    rng = np.random.default_rng(0)
+    sizes = [4, 5, 3, 2]
+    layers = [Dense(o, input_dim=i, seed=k) for k, (i, o) in enumerate(zip(sizes[:-1], sizes[1:]))]
+    assert sum(p.size for layer in layers for p in layer.params.values()) == 51
+    h = rng.normal(size=(1, 4))
+    for k, layer in enumerate(layers):
+        a = layer.forward(h)
+        assert a.shape == (1, sizes[k + 1])
+        h = act.softmax(a, axis=1) if k == len(layers) - 1 else act.sigmoid(a)
+    assert h.sum() == pytest.approx(1.0)
+
+
+def test_08_softmax_of_scores_that_sum_to_zero_and_its_shift_and_scale():
+    a = np.array([1.0, 0.0, -1.0])
+    assert act.softmax(a) == pytest.approx([0.6652, 0.2447, 0.0900], abs=5e-5)
+    assert a.sum() == 0                                               # a / Σa divides by zero
+    good = np.array([3.0, 4.0, 10.0, 3.0])
+    assert act.softmax(good + 1000.0) == pytest.approx(act.softmax(good))
+    assert act.softmax(2 * good)[2] == pytest.approx(0.99999, abs=5e-6)
+    assert np.log(np.exp(7) + np.exp(4) + np.exp(1)) == pytest.approx(7.05, abs=5e-3)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 09: loss functions
 # ----------------------------------------------------------------------------------------------
