@@ -364,6 +364,68 @@ def test_17_the_search_winner_is_optimistic():
     assert measured.max(axis=1).mean() == pytest.approx(0.913, abs=5e-4)
 
 
+
+def _tuning_trial(X_train, y_train, lr, width, depth, batch_size, init, activation, l2):
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Sequential
+    layers = []
+    for i in range(depth):
+        layers += [Dense(width, init=init, l2=l2, seed=i), Activation(activation)]
+    model = Sequential(layers + [Dense(3, init=init, seed=depth), Softmax()])
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.Adam(lr), metrics=["accuracy"])
+    model.fit(X_train, y_train, epochs=30, batch_size=batch_size, seed=0)
+    return model
+
+
+def _random_search_settings():
+    """The 16 settings lecture 17's random search draws (seed 17), in order; no training."""
+    space = {"width": [8, 16, 32, 64], "depth": [1, 2, 3], "batch_size": [32, 64, 128],
+             "init": ["glorot_uniform", "he_normal"], "activation": ["relu", "tanh", "leaky_relu"],
+             "l2": [0.0, 1e-4, 1e-3, 1e-2]}
+    rng, out = np.random.default_rng(17), []
+    for _ in range(16):
+        hp = {"lr": float(10 ** rng.uniform(-4, -1))}
+        hp.update({k: v[rng.integers(len(v))] for k, v in space.items()})
+        out.append(hp)
+    return out
+
+
+def test_17_the_winner_scores_lower_on_test_than_on_validation():
+    X_train, X_val, X_test, y_train, y_val, y_test = _spiral_splits()
+    settings = _random_search_settings()
+    assert len({hp["lr"] for hp in settings}) == 16
+    winner = next(hp for hp in settings if round(hp["lr"], 5) == 0.05745)
+    assert winner == dict(winner, width=8, depth=3, batch_size=64, init="glorot_uniform",
+                          activation="leaky_relu", l2=0.0)
+    model = _tuning_trial(X_train, y_train, **winner)
+    val, test = model.evaluate(X_val, y_val)["accuracy"], model.evaluate(X_test, y_test)["accuracy"]
+    assert (round(val, 3), round(test, 3)) == (0.978, 0.944) and test < val
+
+
+def test_17_random_trials_near_lr_001_are_low_because_they_use_tanh():
+    X_train, X_val, _, y_train, y_val, _ = _spiral_splits()
+    near = sorted((hp for hp in _random_search_settings() if 0.008 < hp["lr"] < 0.02), key=lambda hp: hp["lr"])
+    assert [round(hp["lr"], 4) for hp in near] == [0.0091, 0.0162]
+    assert all(hp["activation"] == "tanh" for hp in near)
+    accs = [_tuning_trial(X_train, y_train, **hp).evaluate(X_val, y_val)["accuracy"] for hp in near]
+    assert [round(a, 3) for a in accs] == [0.500, 0.467]
+    defaults = dict(lr=0.01, depth=2, batch_size=64, init="glorot_uniform", activation="relu", l2=0.0)
+    grid = [_tuning_trial(X_train, y_train, width=w, **defaults).evaluate(X_val, y_val)["accuracy"]
+            for w in (8, 16, 32, 64)]
+    assert [round(a, 3) for a in grid] == [0.889, 0.922, 0.933, 0.956]
+
+
+def test_17_exercise_values_cost_of_a_grid_and_trials_for_a_top_5_percent_setting():
+    steps = lambda batch: 30 * int(np.ceil(270 / batch))
+    assert steps(100) == 90
+    assert 5 * 3 * 3 * 3 == 135 and 5 * 3 * 3 * sum(steps(b) for b in (32, 64, 128)) == 22950
+    n = int(np.ceil(np.log(0.05) / np.log(0.95)))
+    assert n == 59 and 1 - 0.95 ** (n - 1) < 0.95 <= 1 - 0.95 ** n
+    sixty_four = [(np.random.default_rng(s).binomial(90, 0.85, size=(1000, 64)) / 90).max(axis=1).mean()
+                  for s in range(3)]
+    assert all(v == pytest.approx(0.931, abs=2e-3) for v in sixty_four)
+    assert min(sixty_four) > 0.913
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 18: models the Keras way (notes 000, the two-input two-output functional model)
 # ----------------------------------------------------------------------------------------------
