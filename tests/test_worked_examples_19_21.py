@@ -99,6 +99,58 @@ def test_19_pooling_example_and_the_shift():
     assert max_pool_loops(left) == pytest.approx(np.array([[8, 1], [9, 3]], dtype=float))
 
 
+def _conv_backward(image, kernel, grad):
+    """Lecture 19's backward formulas: db = ΣG, dK = image ⋆ G, dx = pad(G, k−1) ⋆ flip(K)."""
+    k = kernel.shape[0]
+    return (conv2d_loops(np.pad(grad, k - 1), kernel[::-1, ::-1]), conv2d_loops(image, grad),
+            grad.sum())
+
+
+def test_19_convolution_backward_formulas_match_finite_differences_and_the_library():
+    from nnlib.gradcheck import numerical_gradient, rel_error
+    rng = np.random.default_rng(19)
+    x, K, G, b = (rng.standard_normal((6, 6)), rng.standard_normal((3, 3)),
+                  rng.standard_normal((4, 4)), np.zeros(1))
+
+    def loss():
+        return float(np.sum(G * conv2d_loops(x, K, bias=b[0])))
+
+    dx, dK, db = _conv_backward(x, K, G)
+    assert rel_error(dx, numerical_gradient(loss, x)) < 1e-8
+    assert rel_error(dK, numerical_gradient(loss, K)) < 1e-8
+    assert db == pytest.approx(numerical_gradient(loss, b)[0], rel=1e-8)
+    layer = Conv2D(1, 3, seed=0)
+    layer.forward(x[None, None])
+    layer.params["W"][0, 0] = K
+    layer.forward(x[None, None])
+    assert np.allclose(layer.backward(G[None, None])[0, 0], dx, atol=1e-12)
+    assert np.allclose(layer.grads["W"][0, 0], dK, atol=1e-12)
+    assert layer.grads["b"][0] == pytest.approx(db)
+    # without the flip the input gradient is wrong by an error of order one
+    assert rel_error(conv2d_loops(np.pad(G, 2), K), dx) > 0.1
+
+
+def test_19_windows_covering_each_pixel_and_the_bias_gradient_of_ones():
+    dx, _, db = _conv_backward(np.zeros((6, 6)), np.ones((3, 3)), np.ones((4, 4)))
+    assert db == 16
+    assert dx[0].tolist() == [1, 2, 3, 3, 2, 1] and dx[2, 2] == 9 and dx.sum() == 16 * 9
+
+
+def test_19_max_pooling_backward_sends_the_gradient_to_each_blocks_maximum():
+    fmap = np.array([[6, 1, 2, 0], [4, 3, 8, 1], [0, 2, 5, 1], [7, 1, 9, 3]], dtype=float)
+    pool = MaxPool2D(2)
+    pool.forward(fmap[None, None])
+    grad = pool.backward(np.ones((1, 1, 2, 2)))[0, 0]
+    assert grad.tolist() == [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0]]
+
+
+def test_19_output_size_and_parameters_of_the_exercises():
+    assert Conv2D(1, 5, stride=2, padding=2, seed=0).forward(np.zeros((1, 1, 28, 28))).shape[2] == 14
+    conv = Conv2D(16, 3, seed=0)
+    conv.forward(np.zeros((1, 8, 6, 6)))
+    assert sum(v.size for v in conv.params.values()) == 16 * (8 * 9 + 1) == 1168
+
+
 def test_19_cnn_and_mlp_parameter_counts():
     cnn = Sequential([Conv2D(8, 3, padding=1, seed=0), Activation("relu"), MaxPool2D(2),
                       Flatten(), Dense(10, seed=1), Softmax()])
