@@ -131,6 +131,40 @@ def test_10_logistic_regression_gradient_is_a_minus_y_times_x_and_matches_the_li
     assert np.sum((X @ w + b <= 0) | (X @ w + b >= 1)) == 97
 
 
+def test_10_exercise_values_two_steps_and_the_valley_limit():
+    w = 3.0
+    for _ in range(2):
+        w = w - 0.25 * 2 * (w - 1)
+    assert w == 1.5                                              # distance 2 → 1 → 0.5
+    # L = ½(w1² + 8 w2²): the curvatures are the Hessian's eigenvalues, checked by finite differences
+    grad = lambda v: np.array([v[0], 8 * v[1]])
+    v = np.array([0.3, -0.7])
+    assert numerical_gradient(lambda: 0.5 * (v[0] ** 2 + 8 * v[1] ** 2), v) == pytest.approx(grad(v))
+    limit = 2 / np.linalg.eigvalsh(np.diag([1.0, 8.0])).max()
+    assert limit == 0.25
+
+    def run(lr, steps=200):
+        u = np.array([1.0, 1.0])
+        for _ in range(steps):
+            u = u - lr * grad(u)
+        return np.abs(u).max()
+
+    assert run(0.24) < 1e-3 and run(0.26) > 1e3
+
+
+def test_10_one_logistic_step_equals_one_sgd_step_of_the_library():
+    X, y = data.blobs(n_per_class=50, centers=np.array([[-1.0, -0.5], [1.0, 1.0]]), std=0.8, seed=0)
+    w, b = np.array([0.4, -0.3]), 0.1
+    r = act.sigmoid(X @ w + b) - y
+    w_new, b_new = w - 0.5 * X.T @ r / len(y), b - 0.5 * np.mean(r)
+    model = Sequential([Dense(1, input_dim=2), Activation("sigmoid")])
+    model.layers[0].params["W"][:, 0], model.layers[0].params["b"][:] = w, b
+    model.compile(loss="binary_cross_entropy", optimizer=optimizers.SGD(lr=0.5))
+    model.fit(X, y, epochs=1)
+    assert model.layers[0].params["W"][:, 0] == pytest.approx(w_new, abs=1e-12)
+    assert model.layers[0].params["b"][0] == pytest.approx(b_new, abs=1e-12)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lecture 11: backpropagation
 # ----------------------------------------------------------------------------------------------
@@ -461,3 +495,4 @@ def test_12_fully_connected_graph_and_the_notes_second_path():
     first_path = (-1 / a) * a * (1 - a) * 1.2 * a21 * (1 - a21) * 0.5 * a11 * (1 - a11) * 0.5
     assert round(first_path, 6) == -0.007202                           # the notes' formula keeps only this
     assert abs(first_path - g[2]) > 1e-3
+
