@@ -496,3 +496,27 @@ def test_12_fully_connected_graph_and_the_notes_second_path():
     assert round(first_path, 6) == -0.007202                           # the notes' formula keeps only this
     assert abs(first_path - g[2]) > 1e-3
 
+
+def test_12_exercise_values_of_the_lecture():
+    # exercise 1: relu(w·x + b) at x = −2, w = 1.5, b = 4 is active (v = 1): ∂a/∂x = w
+    relu_neuron = lambda x, w, b: (x * w + b).relu()
+    a, grads, numeric = _engine_and_numeric(relu_neuron, [-2.0, 1.5, 4.0])
+    assert a == 1.0 and grads.tolist() == [1.5, -2.0, 1.0] and rel_error(grads, numeric) < 1e-7
+    # exercise 2: the single-path graph with the target 0
+    single = lambda x1, w1, y: 0.5 * (y - (w1 * x1).sigmoid()) ** 2
+    _, g, n = _engine_and_numeric(single, [1.5, 0.8, 0.0])
+    assert round(g[1], 6) == 0.205074 and rel_error(g, n) < 1e-7
+    # exercise 4: ∂L/∂x1 of the weight-sharing graph has one path
+    shared = lambda x1, x2, w, y: 0.5 * (y - ((w * x1).sigmoid() + (w * x2).sigmoid())) ** 2
+    _, g, n = _engine_and_numeric(shared, [1.5, -0.5, 0.8, 1.0])
+    s = act.sigmoid
+    h1, h2 = s(1.2), s(-0.4)
+    assert g[0] == pytest.approx((h1 + h2 - 1) * h1 * (1 - h1) * 0.8) and round(g[0], 6) == 0.024170
+    assert round(g[3], 6) == -0.169837
+
+
+def test_12_tanh_local_rule_matches_finite_differences():
+    for x in (-1.5, 0.0, 0.4, 2.0):
+        value, grads, numeric = _engine_and_numeric(lambda v: v.tanh() * 3.0, [x])
+        assert value == pytest.approx(3 * np.tanh(x))
+        assert grads[0] == pytest.approx(3 * (1 - np.tanh(x) ** 2)) and rel_error(grads, numeric) < 1e-7
