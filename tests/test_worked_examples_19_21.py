@@ -395,3 +395,27 @@ def test_21_gan_toy_generator_finds_the_mean_and_spread_after_collapsing():
         b_trace.append(G.params["b"][0])
     assert abs(b_trace[-1] - 3.0) < 0.2 and abs(a_trace[-1] - 0.5) < 0.15
     assert min(a_trace[200:300]) < 0.05                         # the collapse around step 250
+
+
+def test_20_forget_gate_starts_at_sigmoid_of_one_not_near_one():
+    from nnlib import activations as act
+    lstm = LSTM(4, input_dim=2)
+    b_forget = lstm.params["b"][:4]
+    assert np.all(b_forget == 1.0)
+    assert act.sigmoid(1.0) == pytest.approx(0.7310585786)
+    assert act.sigmoid(1.0) ** 10 == pytest.approx(0.0436, abs=5e-4)
+
+
+def test_20_parameter_counts_of_rnn_and_lstm():
+    assert sum(v.size for v in RNN(8, input_dim=2).params.values()) == 88
+    assert sum(v.size for v in LSTM(8, input_dim=2).params.values()) == 352
+
+
+def test_20_linear_rnn_with_orthogonal_weights_shrinks_the_gradient_by_alpha_per_step():
+    Q = np.linalg.qr(np.random.default_rng(2).standard_normal((16, 16)))[0]
+    x = np.random.default_rng(1).normal(0, 0.1, size=(8, 40, 4))
+    rnn = RNN(16, activation="linear", input_dim=4, seed=0)
+    rnn.params["Wh"][...] = 0.9 * Q
+    out = rnn.forward(x)
+    rnn.backward(np.random.default_rng(3).normal(size=out.shape))
+    assert rnn.grad_norms[0] / rnn.grad_norms[-1] == pytest.approx(0.9 ** 39, rel=1e-9)
