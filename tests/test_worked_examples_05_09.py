@@ -407,3 +407,51 @@ def test_05_the_smallest_rate_ends_lowest_and_only_the_largest_diverges():
     assert min(last, key=last.get) == 0.01 and max(first, key=first.get) == 0.01
     assert last[0.01] == pytest.approx(0.009196, abs=5e-7)
     assert [eta for eta in last if last[eta] > 1] == [0.8]
+
+
+
+def test_09_target_zero_predicted_half_of_the_propagation_slides():
+    assert losses.mse(np.array([0.5]), np.array([0.0])) == pytest.approx(0.25)
+    assert losses.sum_squared_error(np.array([0.5]), np.array([0.0])) == pytest.approx(0.125)
+
+
+def test_09_the_irreducible_error_is_the_floor_of_the_mse():
+    rng = np.random.default_rng(9)
+    f = lambda x: np.sin(2 * x)
+    sigma = 0.5
+    x = rng.uniform(-2, 2, size=100_000)
+    y = f(x) + rng.normal(scale=sigma, size=x.size)
+    line = np.polyval(np.polyfit(x, y, 1), x)
+    mse = {name: losses.mse(g, y) for name, g in
+           [("f", f(x)), ("0.8f", 0.8 * f(x)), ("line", line), ("zero", np.zeros_like(x))]}
+    assert [mse[k] for k in ("f", "0.8f", "line", "zero")] == pytest.approx(
+        [0.2492, 0.2666, 0.6466, 0.6860], abs=5e-5)
+    assert abs(mse["f"] - sigma ** 2) < 0.002                       # the perfect model sits on σ²
+    for name, g in [("0.8f", 0.8 * f(x)), ("line", line), ("zero", np.zeros_like(x))]:
+        assert mse[name] > mse["f"]                                 # nobody goes below the floor
+        assert mse[name] == pytest.approx(np.mean((g - f(x)) ** 2) + sigma ** 2, abs=0.002)
+    # the decomposition is exact in expectation: with the noise averaged out (many draws at fixed x)
+    eps = rng.normal(scale=sigma, size=(400, 1000))
+    x0 = np.linspace(-2, 2, 1000)
+    g0 = 0.8 * f(x0)
+    expected = np.mean((g0 - (f(x0) + eps)) ** 2)
+    assert expected == pytest.approx(np.mean((g0 - f(x0)) ** 2) + sigma ** 2, abs=3e-3)
+
+
+def test_09_bce_gradient_through_the_sigmoid_is_p_minus_y():
+    for y in (0.0, 1.0):
+        for z0 in (-6.0, -0.3, 2.0):
+            z = np.array([z0])
+            loss = lambda: losses.binary_cross_entropy(act.sigmoid(z), np.array([y]))
+            numeric = numerical_gradient(loss, z)
+            assert numeric == pytest.approx(act.sigmoid(z) - y, abs=1e-6)
+    p = act.sigmoid(-6.0)
+    assert (p - 1, 2 * (p - 1) * p * (1 - p)) == pytest.approx((-0.9975, -0.0049), abs=5e-5)
+
+
+def test_09_exercise_values_mse_bce_and_the_weighted_loss():
+    assert losses.mse(np.array([1.5, -1.0, 2.0]), np.array([1.0, 0.0, 2.0])) == pytest.approx(0.4167, abs=5e-5)
+    assert losses.binary_cross_entropy(np.array([0.8, 0.3]), np.array([1, 0])) == pytest.approx(0.2899, abs=5e-5)
+    p, y = np.array([0.2, 0.05, 0.7, 0.3, 0.9]), np.array([0, 0, 1, 1, 1])
+    assert losses.binary_cross_entropy(p, y, class_weight={0: 1, 1: 1}) == pytest.approx(
+        losses.binary_cross_entropy(p, y))
