@@ -520,3 +520,85 @@ def test_18_a_shared_weight_gets_the_sum_of_both_heads_gradients():
     assert dL == pytest.approx(dJ1 + dJ2, abs=1e-8)
     assert not np.allclose(dL, dJ1, atol=1e-4) and not np.allclose(dL, dJ2, atol=1e-4)
     assert check_model(model, [X1], [y1, y2]).ok
+
+
+def _lecture18_data():
+    """The lecture's 500 examples (seed 18): 400 for training, 100 for validation."""
+    rng = np.random.default_rng(18)
+    teacher = rng.normal(size=(11, 4))
+    X1, X2 = rng.normal(size=(500, 11)), rng.normal(size=(500, 5))
+    y1 = (X1 @ teacher + 0.5 * rng.normal(size=(500, 4))).argmax(axis=1)
+    y2 = (np.sin(X2[:, 0]) + 0.5 * X2[:, 1] * X2[:, 2] + 0.1 * rng.normal(size=500))[:, None]
+    return X1, X2, y1, y2
+
+
+def test_18_the_untrained_head_is_near_a_uniform_guess_and_fit_stops_as_stated():
+    from nnlib import callbacks, schedules
+    X1, X2, y1, y2 = _lecture18_data()
+    model = _notes_model()
+    report = model.evaluate([X1[:400], X2[:400]], [y1[:400], y2[:400]])
+    assert round(report["out1_loss"], 3) == 1.505 and report["out1_loss"] > np.log(4) == pytest.approx(1.386, abs=5e-4)
+    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best=True)
+    scheduler = callbacks.LearningRateScheduler(schedules.step_decay(0.01, drop=0.5, every=10))
+    H = model.fit([X1[:400], X2[:400]], [y1[:400], y2[:400]], epochs=60, batch_size=32,
+                  validation_data=([X1[400:], X2[400:]], [y1[400:], y2[400:]]),
+                  callbacks=[stopper, scheduler], seed=0).history
+    assert (len(H["loss"]), stopper.best_epoch + 1) == (37, 32)
+    assert min(H["val_loss"][32:]) > H["val_loss"][31] == pytest.approx(stopper.best)
+    lr = np.array(H["lr"])
+    assert [int(k) + 1 for k in np.nonzero(np.diff(lr))[0] + 1] == [11, 21, 31]
+    assert lr[[0, 10, 20, 30]] == pytest.approx([0.01, 0.005, 0.0025, 0.00125])
+    final = model.evaluate([X1[400:], X2[400:]], [y1[400:], y2[400:]])
+    assert round(final["loss"], 4) == 0.4107
+
+
+def test_18_a_small_weight_on_the_second_task_gives_the_lowest_classification_loss():
+    X1, _, y1, _ = _lecture18_data()
+    y2s = (np.sin(X1[:, 0]) + 0.5 * X1[:, 1] * X1[:, 2] + 0.1 * np.random.default_rng(1).normal(size=500))[:, None]
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Input, Model
+    J1 = {}
+    for w2 in (0.0, 0.1, 1.0, 10.0):
+        x = Input(11)
+        t = Activation("relu")(Dense(4, seed=1)(Activation("relu")(Dense(16, seed=0)(x))))
+        m = Model(inputs=[x], outputs=[Softmax(name="class_head")(Dense(4, seed=3)(t)),
+                                       Dense(1, seed=4, name="value_head")(t)])
+        m.compile(loss=["categorical_cross_entropy", "mse"], optimizer=optimizers.Adam(lr=0.01),
+                  loss_weights=[1.0, w2])
+        m.fit(X1[:400], [y1[:400], y2s[:400]], epochs=30, batch_size=32, seed=0)
+        J1[w2] = m.evaluate(X1[400:], [y1[400:], y2s[400:]])["class_head_loss"]
+    assert [round(J1[w], 3) for w in (0.0, 0.1, 1.0, 10.0)] == [0.369, 0.329, 0.422, 0.538]
+    assert min(J1, key=J1.get) == 0.1
+
+
+def test_18_exercise_values_parameter_counts_and_a_weighted_loss():
+    from nnlib import losses
+    from nnlib.layers import Activation, Dense, Softmax
+    from nnlib.models import Input, Model
+    x = Input(20)
+    t = Activation("relu")(Dense(8)(Activation("relu")(Dense(32)(x))))
+    assert Model(inputs=[x], outputs=[Softmax()(Dense(3)(t)), Dense(1)(t)]).count_params() == 972
+    x = Input(11)
+    t1 = Activation("relu")(Dense(16)(x))
+    t2 = Activation("relu")(Dense(4)(t1))
+    assert Model(inputs=[x], outputs=[Softmax()(Dense(4)(t2)), Dense(1)(t1)]).count_params() == 297
+    J1 = losses.categorical_cross_entropy(np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]), np.eye(3)[[0, 2]])
+    J2 = losses.mse(np.array([[1.5], [-0.5]]), np.array([[1.0], [0.5]]))
+    assert (J1, J2) == (pytest.approx(0.43375, abs=5e-6), pytest.approx(0.625))
+    assert J1 + 2 * J2 == pytest.approx(1.68375, abs=5e-6)
+
+
+def test_18_adam_ignores_a_loss_weight_on_an_independent_branch_and_sgd_scales_it():
+    rng = np.random.default_rng(0)
+    grads = [rng.normal(size=3) for _ in range(20)]
+    for name, same in (("adam", True), ("sgd", False)):
+        w1, w10 = np.ones(3), np.ones(3)
+        o1, o10 = optimizers.get(name, lr=0.01, **({"eps": 0.0} if name == "adam" else {})), \
+            optimizers.get(name, lr=0.01, **({"eps": 0.0} if name == "adam" else {}))
+        for g in grads:
+            o1.step([w1], [g])
+            o10.step([w10], [10 * g])
+        assert np.allclose(w1, w10, rtol=0, atol=1e-12) == same, name
+        if not same:
+            assert (w10 - 1) == pytest.approx(10 * (w1 - 1))
+
