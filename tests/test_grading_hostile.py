@@ -7,7 +7,8 @@ from inside their own notebook: patching the checking code, shadowing names, rew
 with an input transformer, reading the caller's frames for expected values, calling the course
 library (directly, from a thread, with the profiler off, or by executing its source), reaching the
 course, the gradebook or other students through the library's path or absolute paths, leaving a
-daemon behind, killing the grader, forking without end, and printing what the kernel holds. The
+daemon behind, killing the grader, writing to the runner's pipes, forking without end, and
+printing what the kernel holds or what any file it can open holds. The
 targets: no unearned marks, no effect on other students, no file changed outside the sandbox,
 no crash of the class run, nothing of the hidden checks in the feedback.
 """
@@ -153,6 +154,16 @@ CATALOGUE = {
         "        try:\n            os.kill(pid, signal.SIGKILL)\n"
         "        except Exception:\n            pass\n")},
         "not graded", None, "ended without a result"),
+    "writes_to_the_runner": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import os\n"
+        "for _pid in [p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]:\n"
+        "    for _fd in range(64):\n"
+        "        try:\n"
+        "            _w = os.open(f'/proc/{_pid}/fd/{_fd}', os.O_WRONLY | os.O_NONBLOCK)\n"
+        "            os.write(_w, b'{\"status\": \"ok\", \"notebook\": {\"cells\": []}}')\n"
+        "            os.close(_w)\n"
+        "        except Exception:\n"
+        "            pass")}, "graded", FULL, ""),
     "forks_without_end": ("perfect", {"relu_family": "SOLUTION\n" + (
         "import os, time\n"
         "try:\n"
@@ -175,6 +186,21 @@ CATALOGUE = {
         "        time.sleep(0.01)\n"
         "threading.Thread(target=_spy, daemon=True).start()\n"
         "print(dict(os.environ), sys.prefix, os.getcwd(), sys.path)")}, "graded", FULL, ""),
+    "reads_the_notebook": ("perfect", {"softmax": "SOLUTION\n" + (
+        "import base64, glob, os, re\n"
+        "np.set_printoptions(precision=12)\n"
+        "for _p in glob.glob('*') + glob.glob('/tmp/*') + glob.glob('/proc/*/fd/*') + glob.glob('/proc/*/cmdline'):\n"
+        "    try:\n"
+        "        _fd = os.open(_p, os.O_RDONLY | os.O_NONBLOCK)\n"
+        "        _t = os.read(_fd, 1 << 24).decode('utf-8', 'replace')\n"
+        "        os.close(_fd)\n"
+        "    except Exception:\n"
+        "        continue\n"
+        "    for _b, _d, _s in re.findall(r'ndarray\\W+([A-Za-z0-9+/=]+)\\W+dtype\\W+([<>|a-z0-9]+)\\W+shape\\W+\\[([0-9, ]*)\\]', _t):\n"
+        "        try:\n"
+        "            print(_p, np.frombuffer(base64.b64decode(_b), _d).reshape([int(x) for x in _s.split(',') if x.strip()]))\n"
+        "        except Exception:\n"
+        "            pass")}, "graded", FULL, ""),
     "returns_the_source": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]\n"
         "def sigmoid_derivative(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]")},

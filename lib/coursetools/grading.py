@@ -385,15 +385,15 @@ class ClassRun:
         notes += rebuild_notes
         scratch = self.sandbox.prepare_scratch(self.work / f"student-{slot}-{time.monotonic_ns()}", slot)
         try:
-            nbformat.write(sandbox_notebook(graded, self.probes, "results.jsonl"),
-                           scratch / "submission.ipynb")
-            self.sandbox.prepare_scratch(scratch, slot)
+            # the notebook goes in through the runner's standard input, never onto the sandbox's
+            # disk: the cells that carry the checks' inputs reach the student's code only when run
+            notebook = json.dumps(sandbox_notebook(graded, self.probes, "results.jsonl")).encode()
             python = (f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
                       else sys.executable)
-            run = self.sandbox.run([python, "-m", "selfcheck.runner", "submission.ipynb",
+            run = self.sandbox.run([python, "-m", "selfcheck.runner",
                                     "--keep", str(len(graded.cells)), "--output-fd", "{fd}",
                                     "--cell-timeout", str(self.sandbox.limits.cell_seconds)],
-                                   scratch, slot, channel=MAX_NOTEBOOK_BYTES)
+                                   scratch, slot, channel=MAX_NOTEBOOK_BYTES, stdin=notebook)
             result["log"] = run.output
             outcomes = read_outcomes(scratch / "results.jsonl", self.tests)
             executed, status = None, ""
@@ -444,6 +444,12 @@ class ClassRun:
         if run.timed_out:
             result.update(status="not graded", reason=f"the time limit of {self.sandbox.limits.seconds} s "
                                                       f"for grading one notebook was reached and the run was stopped")
+            notes.append(f"checks that ran before it stopped: {ran or 'none'}")
+        elif status.startswith("a cell ran past the time limit"):
+            seconds = self.sandbox.limits.cell_seconds
+            result.update(status="not graded", reason=f"a cell was still running {seconds} s after it "
+                                                      f"was interrupted at the time limit of {seconds} s "
+                                                      f"for one cell, and the run was stopped")
             notes.append(f"checks that ran before it stopped: {ran or 'none'}")
         elif status.startswith("the kernel died"):
             result.update(status="not graded", reason="the notebook's kernel died (the code crashed "

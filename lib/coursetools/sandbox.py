@@ -30,6 +30,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,15 @@ def available():
 def _site_packages():
     import site
     return [Path(p) for p in site.getsitepackages() if Path(p).is_dir()]
+
+
+def _feed(pipe, data):
+    """Write ``data`` to ``pipe`` and close it; a reader that went away costs nothing here."""
+    try:
+        with pipe:
+            pipe.write(data)
+    except OSError:
+        pass
 
 
 class Sandbox:
@@ -244,13 +254,13 @@ class Sandbox:
         os.chmod(scratch, 0o755)
         return scratch
 
-    def run(self, argv, scratch, slot=0, extra_env=None, channel=0):
+    def run(self, argv, scratch, slot=0, extra_env=None, channel=0, stdin=None):
         """Run ``argv`` in the sandbox; kill everything it started after ``limits.seconds``.
 
         ``channel``: if not 0, a pipe is opened for the command to write at most that many bytes
         to; "{fd}" in ``argv`` is replaced by its file descriptor, and what was written comes back
-        as ``Result.channel``."""
-        import threading
+        as ``Result.channel``. ``stdin``: bytes the command reads from its standard input (else
+        it reads nothing)."""
         received = bytearray()
         reader = None
         channel_fds = ()
@@ -292,12 +302,15 @@ class Sandbox:
             with open(Path(scratch).parent / f".{Path(scratch).name}.out", "w+",
                       encoding="utf-8", errors="replace") as out:
                 proc = subprocess.Popen(
-                    cmd, cwd=scratch if self.unsafe else "/", env=env, stdin=subprocess.DEVNULL,
+                    cmd, cwd=scratch if self.unsafe else "/", env=env,
+                    stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                     stdout=out, stderr=subprocess.STDOUT, preexec_fn=self._preexec(),
                     pass_fds=tuple(fds) + channel_fds, close_fds=True)
                 for fd in fds + list(channel_fds):
                     os.close(fd)
                 fds, channel_fds = [], ()
+                if stdin is not None:
+                    threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
                 try:
                     proc.wait(timeout=self.limits.seconds)
                     timed_out = False
