@@ -568,3 +568,65 @@ def test_15_class_weights_5_70_raise_minority_recall():
         recall[cw is not None] = (np.mean(p[yv == 1] == 1), np.mean(p == yv))
     assert recall[False] == pytest.approx((0.52, 0.961), abs=1e-3)
     assert recall[True] == pytest.approx((0.82, 0.892), abs=1e-3)
+
+
+def test_15_dropout_count_over_1000_steps_and_the_keras_style_model():
+    drop = Dropout(0.3, seed=1)
+    counts = np.array([np.sum(drop.forward(np.ones((1, 100)), training=True) == 0) for _ in range(1000)])
+    assert counts.mean() == pytest.approx(30.03, abs=5e-3) and (counts.min(), counts.max()) == (14, 46)
+    assert Dropout(0.2, seed=0).forward(np.ones((1, 50)), training=True).max() == pytest.approx(1.25)
+    model = models.Sequential()                          # model.add(Dense(32)); model.add(Dropout(0.3))
+    for layer in [Dense(32, input_dim=2), Activation("relu"), Dropout(0.3), Dense(1), Activation("sigmoid")]:
+        model.add(layer)
+    model.build((2,))
+    assert model.count_params() == 2 * 32 + 32 + 32 + 1 == 129
+    x = np.random.default_rng(0).normal(0, 1, (5, 2))
+    assert np.array_equal(model.predict(x), model.predict(x))             # dropout off in predict
+
+
+def test_15_dropout_makes_the_training_curve_noisy_and_the_gap_small():
+    (X, y), (Xv, yv) = _moons()
+    h = _moons_net(dropout=0.3).fit(X, y, epochs=300, batch_size=None, validation_data=(Xv, yv)).history
+    noise_train, noise_val = np.abs(np.diff(h["loss"])).mean(), np.abs(np.diff(h["val_loss"])).mean()
+    assert noise_train > 5 * noise_val
+    assert h["val_loss"][-1] == pytest.approx(0.580, abs=5e-4)
+    assert h["val_loss"][-1] - h["loss"][-1] == pytest.approx(0.514, abs=5e-4)   # plain: 1.972
+
+
+def _stopping_by_hand(val_losses, patience):
+    best, best_epoch, wait = np.inf, 0, 0
+    for epoch, value in enumerate(val_losses, start=1):
+        if value < best:
+            best, best_epoch, wait = value, epoch, 0
+        else:
+            wait += 1
+            if wait >= max(patience, 1):
+                return [best_epoch, epoch]
+    return [best_epoch, len(val_losses)]
+
+
+def test_15_early_stopping_by_hand_equals_the_callback_and_exercise_values():
+    class Run:
+        stop_training = False
+
+    (X, y), (Xv, yv) = _moons()
+    plain = _moons_net().fit(X, y, epochs=300, batch_size=None, validation_data=(Xv, yv)).history["val_loss"]
+    for losses, patience, expected in [([1.0, 0.9, 0.9, 0.95, 0.8, 0.85], 2, [2, 4]),
+                                       (plain, 20, [54, 74]), (plain[:60], 20, [54, 60])]:
+        run, stopper = Run(), callbacks.EarlyStopping(patience=patience, restore_best=False)
+        stopper.set_model(run)
+        stopper.on_train_begin({})
+        for epoch, value in enumerate(losses):
+            stopper.on_epoch_end(epoch, {"val_loss": value})
+            if run.stop_training:
+                break
+        assert [stopper.best_epoch + 1, epoch + 1] == _stopping_by_hand(losses, patience) == expected
+    unit = Dense(1, input_dim=2, l2=0.05)                                 # exercise 3
+    unit.params["W"][...] = [[0.5], [-1.5]]
+    net = models.Sequential([unit])
+    net.compile(loss="mse", optimizer=optimizers.SGD(lr=0.2))
+    net.fit(np.array([[1.0, -0.5]]), np.array([[1.05]]), epochs=1, batch_size=None)
+    assert unit.params["W"][:, 0] == pytest.approx([0.41, -1.43], abs=1e-12)
+    sizes = np.array([600, 300, 100])                                     # exercise 2
+    assert sizes.sum() / (3 * sizes) == pytest.approx([0.5556, 1.1111, 3.3333], abs=5e-5)
+    assert 4 * 0.3 / 0.7 == pytest.approx(1.714, abs=5e-4)                # exercise 6
