@@ -419,3 +419,33 @@ def test_20_linear_rnn_with_orthogonal_weights_shrinks_the_gradient_by_alpha_per
     out = rnn.forward(x)
     rnn.backward(np.random.default_rng(3).normal(size=out.shape))
     assert rnn.grad_norms[0] / rnn.grad_norms[-1] == pytest.approx(0.9 ** 39, rel=1e-9)
+
+
+def test_21_exercise_counts_autoencoder_and_frozen_model():
+    ae = Sequential([Dense(32, seed=0), Activation("tanh"), Dense(2, seed=1),
+                     Dense(32, seed=2), Activation("tanh"), Dense(64, seed=3), Activation("sigmoid")])
+    ae.build((64,))
+    assert ae.count_params() == 4354
+    hidden = Dense(32, seed=0)
+    hidden.trainable = False
+    frozen = Sequential([hidden, Activation("relu"), Dense(5, seed=2), Softmax()])
+    frozen.build((64,))
+    assert sum(layer.count_params() for layer in frozen.layers if layer.trainable) == 165
+    assert frozen.count_params() == 2245
+
+
+def test_21_a_discriminator_at_one_half_costs_ln_2_per_sample():
+    from nnlib import losses
+    assert losses.binary_cross_entropy(np.array([0.5]), np.array([1.0])) == pytest.approx(np.log(2))
+
+
+def test_21_gradient_times_input_of_a_linear_score_sums_to_the_score_minus_the_bias():
+    rng = np.random.default_rng(21)
+    w, b, x = rng.standard_normal(64), 0.7, rng.random(64)
+    layer = Dense(1, seed=0)
+    layer.forward(x[None])
+    layer.params["W"][:, 0], layer.params["b"][0] = w, b
+    s = layer.forward(x[None])[0, 0]
+    saliency = layer.backward(np.ones((1, 1)))[0]
+    assert np.allclose(saliency, w)
+    assert np.sum(saliency * x) == pytest.approx(s - b)
