@@ -13,7 +13,7 @@ RUN    := PATH="$(BIN):$$PATH"
 JOBS   ?= 2
 
 .PHONY: lab test test-fast setup generate bench clean release collect autograde feedback grades demo \
-        my-exercises student-edition bench-grading html
+        my-exercises student-edition bench-grading html lecture-answers
 
 # Serves the whole repository (the map links to exercises/) and both prints and opens the course
 # map's URL. (JupyterLab's LabApp.default_url, not ServerApp's: JupyterLab sets the server's to its
@@ -98,3 +98,8 @@ html: $(STAMP)
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/python -m coursetools.demo
+
+# Every lecture with its exercises answered from solutions/lectures/, executed, in build/lecture-answers/;
+# fails if a self-check does not say right.
+lecture-answers: $(STAMP)
+	$(RUN) $(BIN)/python -m coursetools.lecture_answers lectures/[0-9][1-9]_*.ipynb lectures/[1-9]0_*.ipynb
