@@ -484,6 +484,11 @@ def _record(gb, run, student, result):
         return
     target.mkdir(parents=True)
     nbformat.write(result.pop("notebook"), target / run.notebook)
+    # the submission's time goes along, as with nbgrader's autograde: generate_feedback copies it to
+    # feedback/, and release_feedback needs it there to name the feedback in the exchange
+    stamp = run.root / "submitted" / student / run.assignment / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink():
+        shutil.copyfile(stamp, target / "timestamp.txt")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
         gb.update_or_create_student(student)
