@@ -71,7 +71,9 @@ c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 # the environment's commands (python, jupyter, nbgrader, alembic) come first in terminals and for
 # nbgrader, which calls some of them by name
-c.Spawner.environment = {"PATH": f"{env}/bin:/usr/local/bin:/usr/bin:/bin"}
+# (terminals run a login shell, which resets PATH: /etc/profile.d/jupyterhub-course-env.sh, written
+# by setup-hub.sh, puts COURSE_ENV's bin/ back in front)
+c.Spawner.environment = {"PATH": f"{env}/bin:/usr/local/bin:/usr/bin:/bin", "COURSE_ENV": env}
 # a busy machine starting a whole class's servers at once: these only catch hangs
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300

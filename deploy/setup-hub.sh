@@ -106,6 +106,17 @@ fi
 ln -sf "$PREFIX/proxy/node_modules/.bin/configurable-http-proxy" "$COURSE_ENV/bin/configurable-http-proxy"
 chmod -R a+rX "$PREFIX"
 
+# Terminals in JupyterLab run a login shell, whose /etc/profile resets PATH: put the course
+# environment (the hub tells each server where it is, in COURSE_ENV) back in front.
+mkdir -p /etc/profile.d
+cat > /etc/profile.d/jupyterhub-course-env.sh <<'EOF'
+# Written by deploy/setup-hub.sh: in a course server's terminal, the course's commands come first.
+if [ -n "${COURSE_ENV:-}" ] && [ -d "$COURSE_ENV/bin" ]; then
+  case ":$PATH:" in *":$COURSE_ENV/bin:"*) ;; *) PATH="$COURSE_ENV/bin:$PATH"; export PATH ;; esac
+fi
+EOF
+chmod 644 /etc/profile.d/jupyterhub-course-env.sh
+
 # ---- 2. nbgrader's exchange, hub-wide -------------------------------------------------------------
 mkdir -p "$EXCHANGE"
 chmod 1777 "$EXCHANGE"
