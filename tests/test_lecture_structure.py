@@ -61,3 +61,17 @@ def test_notes_are_cited_by_readable_names(path):
             f"{path.name}, cell {i}: cites the notes by file name "
             f"({HASHED.search(cell.source).group(0)}); use the readable names of the course "
             f"map's References")
+
+
+def test_the_course_maps_references_list_the_lectures_that_cite_each_set_of_notes():
+    names = ["bootcamp notes", "handwritten notes", "feedforward slides", "webinar slides",
+             "propagation slides"]
+    cells = nbformat.read(ROOT / "lectures" / "00_course_map.ipynb", as_version=4).cells
+    table = next(c.source for c in cells if c.source.startswith("## References"))
+    for name in names:
+        row = next((ln for ln in table.splitlines() if ln.startswith(f"| **{name}** |")), None)
+        assert row, f"the course map's References has no row for the {name}"
+        listed = [s.strip() for s in row.rstrip(" |").split("|")[-1].split(",")]
+        citing = [p.name[:2] for p in LECTURES
+                  if name in "\n".join(c.source for c in nbformat.read(p, as_version=4).cells).lower()]
+        assert listed == citing, f"{name}: the map lists lectures {listed}, the lectures citing them are {citing}"
