@@ -88,6 +88,11 @@ MathJax.Hub.Config({
 });
 </script>
 <script src="{{ resources.mathjax_url }}"></script>
+<style>
+/* MathJax's hidden copy of each formula for screen readers is native MathML, and MathJax's styles
+   for it ask for TeX fonts that the packaged copy does not ship: it needs no web font. */
+.MJX_Assistive_MathML [mathvariant] { font-family: inherit !important; }
+</style>
 {%- endblock html_head_js_mathjax -%}
 """
 
@@ -373,7 +378,7 @@ def main(argv=None):
         sys.exit(f"error: {error}")
     for page in written:
         print(page)
-    index = written[0]
+    index = next((p for p in written if p.stem == "00_course_map"), written[0])
     print(f"{len(written)} pages and MathJax written to {args.dest} in "
           f"{time.monotonic() - started:.1f} s; open {index} in a browser (no network needed)")
 
