@@ -484,11 +484,13 @@ def _record(gb, run, student, result):
         return
     target.mkdir(parents=True)
     nbformat.write(result.pop("notebook"), target / run.notebook)
-    # the submission's time goes along, as with nbgrader's autograde: generate_feedback copies it to
-    # feedback/, and release_feedback needs it there to name the feedback in the exchange
-    stamp = run.root / "submitted" / student / run.assignment / "timestamp.txt"
-    if stamp.is_file() and not stamp.is_symlink():
-        shutil.copyfile(stamp, target / "timestamp.txt")
+    # the exchange's files of the submission go along, as with nbgrader's autograde: generate_feedback
+    # copies them to feedback/, and release_feedback needs both there to name the feedback it puts
+    # in the exchange (the time it was submitted, and the secret only that student's fetch knows)
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        path = run.root / "submitted" / student / run.assignment / name
+        if path.is_file() and not path.is_symlink():
+            shutil.copyfile(path, target / name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
         gb.update_or_create_student(student)
