@@ -89,7 +89,8 @@ MARKERS = {
     "notebooks": "executes notebooks (lectures and instructor notebooks with nbval, student notebooks)",
     "grading": "grades submissions through the sandbox and the judge",
     "browser": "drives JupyterLab in Chromium",
-    "slow": "builds or serves something whole (Binder's configuration, the student edition, make lab)",
+    "slow": "builds or serves something whole (Binder's configuration, the student edition, make lab, "
+            "the course on a JupyterHub)",
 }
 
 
@@ -118,7 +119,7 @@ def _kind(path):
         return "grading"
     if name == "test_browser.py":
         return "browser"
-    if name in ("test_binder.py", "test_student_edition.py", "test_environment.py"):
+    if name in ("test_binder.py", "test_student_edition.py", "test_environment.py", "test_hub.py"):
         return "slow"
     return None
 
@@ -129,3 +130,5 @@ def pytest_collection_modifyitems(config, items):
         kind = _kind(item.fspath)
         if kind:
             item.add_marker(getattr(pytest.mark, kind))
+        if Path(str(item.fspath)).name == "test_hub.py":  # it drives Chromium too
+            item.add_marker(pytest.mark.browser)
