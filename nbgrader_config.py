@@ -7,10 +7,10 @@ copies, feedback and the gradebook stay in folders that git ignores.
 import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import GetGrades
 
 from coursetools.autograde import GradeOutsideTheKernel
 from coursetools.feedback import HideHiddenTests
+from coursetools.feedback_pages import FeedbackHTMLExporter, GetGradesAtOnce
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
@@ -64,5 +64,7 @@ c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel]
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 40
 
-# Feedback shows the student's work and the checks' messages, never the hidden tests' source.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows the student's work and the checks' messages, never the hidden tests' source;
+# its pages are written by nbgrader's exporter and grade reader without their per-page overheads.
+c.GenerateFeedback.preprocessors = [GetGradesAtOnce, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = FeedbackHTMLExporter

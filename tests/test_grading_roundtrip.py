@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -183,3 +184,64 @@ def test_feedback_shows_messages_but_never_hidden_checks(graded):
         assert path not in text, f"machine path {path} in feedback"
 
 
+
+
+def _visible(page):
+    """The text a reader of an HTML page sees (tags removed, spaces normalised)."""
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_feedback_pages_say_what_nbgraders_own_exporter_and_grade_reader_say(graded, monkeypatch):
+    """The course writes feedback with FeedbackHTMLExporter and GetGradesAtOnce (fast), by several
+    nbgrader processes for a large class; nbgrader's HTMLExporter and GetGrades must give every
+    page the same visible text, scores included."""
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.preprocessors import GetGrades
+
+    from coursetools import grading
+    from coursetools.feedback import HideHiddenTests
+    root, _ = graded
+    pages = {}
+    for kind in ("course", "nbgrader", "course, 2 processes"):
+        shutil.rmtree(root / "feedback", ignore_errors=True)
+        config = course.load_config(root)
+        if kind == "nbgrader":
+            config.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+            config.GenerateFeedback.exporter_class = HTMLExporter
+        if kind == "course, 2 processes":
+            monkeypatch.setattr(grading, "FEEDBACK_SHARE", 3)  # the class of 6 makes two shares
+            proc = grading.feedback(A, root=root, workers=2)
+            written = re.findall(r"Writing \d+ bytes to (\S+)", proc.stdout + proc.stderr)
+            assert proc.returncode == 0 and len(written) == len(set(written)) == 6  # each page once
+        else:
+            assert NbGraderAPI(config=config).generate_feedback(A, force=True)["success"]
+        pages[kind] = {p.relative_to(root).as_posix(): _visible(p.read_text())
+                       for p in (root / "feedback").rglob("*.html")}
+    assert len(pages["course"]) == 6
+    assert pages["course"] == pages["nbgrader"] == pages["course, 2 processes"]
+    assert "Score: 20.0 / 20.0" in pages["course"][f"feedback/perfect/{A}/{A}.html"]
+    # a grade changed by hand (formgrader) shows in the next run, even in the same process
+    from nbgrader.api import Gradebook
+    page = root / "feedback" / "perfect" / A / NB.replace(".ipynb", ".html")
+    with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb:
+        gb.find_grade("test_softmax", A, A, "perfect").manual_score = 0.0
+        gb.db.commit()
+    try:
+        assert NbGraderAPI(config=course.load_config(root)).generate_feedback(A, force=True)["success"]
+        assert "Score: 17.0 / 20.0" in _visible(page.read_text())
+    finally:
+        with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb:
+            gb.find_grade("test_softmax", A, A, "perfect").manual_score = None
+            gb.db.commit()
+
+
+def test_feedback_images_keep_their_alternative_text():
+    from coursetools.feedback_pages import NO_ALT, FeedbackHTMLExporter
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJRU5ErkJggg=="
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot()", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})])])
+    page, _ = FeedbackHTMLExporter(template_name="classic").from_notebook_node(nb)
+    images = re.findall(r"<img[^>]*>", page)
+    assert len(images) == 1 and f'alt="{NO_ALT}"' in images[0]

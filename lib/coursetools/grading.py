@@ -39,6 +39,7 @@ import json
 import os
 import queue
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,7 +48,6 @@ import warnings
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_output
 
 from coursetools import course, judge as judging, sandbox as sandboxing
 
@@ -57,6 +57,7 @@ EXPECTED_EXTRAS = {"timestamp.txt", "submission_secret.txt", judging.VISIBLE_FIL
 MAX_RESULTS_BYTES = 64 << 20
 MAX_NOTEBOOK_BYTES = 32 << 20
 MAX_OUTPUT_LINES = 400
+FEEDBACK_SHARE = 40   # feedback pages worth starting one more nbgrader process for
 
 
 def limit(name):
@@ -234,20 +235,26 @@ def _test_ids(nb):
             if c.cell_type == "code" and _role(_meta(c)) == "test"]
 
 
-def sandbox_notebook(graded, probes, results_file):
-    """What runs in the sandbox: test cells only take a snapshot; the checks' calls come last,
-    each cell carrying its test's probes (they exist nowhere in the sandbox before that)."""
-    nb = nbformat.from_dict(json.loads(json.dumps(graded)))
+def probe_texts(probes):
+    """{test id: its probes as JSON text}, made once per class run from ``judge.probe_plan()``."""
+    return {test_id: json.dumps(plan, allow_nan=False) for test_id, plan in probes["tests"].items()}
+
+
+def sandbox_notebook(graded, plans, results_file):
+    """What runs in the sandbox, as the runner reads it (``{"cells": [{"cell_type", "source"}]}``):
+    test cells only take a snapshot; the checks' calls come last, each cell carrying its test's
+    probes (``plans``: see ``probe_texts``; they exist nowhere in the sandbox before that)."""
     runtime = "__import__('selfcheck.runtime', fromlist=['run'])"
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-            if _role(_meta(cell)) == "test":
-                cell.source = f"{runtime}.snapshot({_meta(cell)['grade_id']!r}, globals())"
+    cells = []
+    for cell in graded.cells:
+        source = cell.source if cell.cell_type == "code" else ""
+        if cell.cell_type == "code" and _role(_meta(cell)) == "test":
+            source = f"{runtime}.snapshot({_meta(cell)['grade_id']!r}, globals())"
+        cells.append({"cell_type": cell.cell_type, "source": source})
     for test_id in _test_ids(graded):
-        plan = json.dumps(probes["tests"][test_id], allow_nan=False)
-        nb.cells.append(new_code_cell(f"{runtime}.run({test_id!r}, {plan!r}, {results_file!r})"))
-    return nb
+        cells.append({"cell_type": "code",
+                      "source": f"{runtime}.run({test_id!r}, {plans[test_id]!r}, {results_file!r})"})
+    return {"cells": cells}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -292,6 +299,27 @@ def read_outcomes(path, tests):
     return out
 
 
+_OUTPUT_FIELDS = {"stream": {"name": "stdout", "text": ""},
+                  "display_data": {"metadata": {}, "data": {}},
+                  "execute_result": {"metadata": {}, "data": {}, "execution_count": None},
+                  "error": {"ename": "Error", "evalue": "", "traceback": []}}
+_SHOWN_TYPES = ("text/plain", "text/html", "image/png", "text/markdown", "text/latex", "image/svg+xml",
+                "application/vnd.jupyter.widget-view+json")
+
+
+def _output(output_type, **fields):
+    """An output as nbformat's ``new_output`` makes it, without validating each one: the judged
+    notebook is validated once, when it is written."""
+    return nbformat.from_dict(dict(_OUTPUT_FIELDS[output_type], output_type=output_type, **fields))
+
+
+def _shown(mime, value):
+    """Whether ``value`` is a valid ``mime`` entry of a display (text: a string or lines)."""
+    if mime.endswith("json"):
+        return True
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
 def _clean_outputs(outputs):
     """The student's cell outputs, limited in size (as nbgrader's LimitOutput)."""
     clean = []
@@ -301,34 +329,30 @@ def _clean_outputs(outputs):
             lines = str(output.get("text", "")).splitlines(keepends=True)
             if len(lines) > MAX_OUTPUT_LINES:
                 lines = lines[:MAX_OUTPUT_LINES] + [f"… (output cut at {MAX_OUTPUT_LINES} lines)\n"]
-            clean.append(new_output("stream", name=output.get("name", "stdout") if output.get("name") in
-                                    ("stdout", "stderr") else "stdout", text="".join(lines)[:200_000]))
+            clean.append(_output("stream", name=output.get("name", "stdout") if output.get("name") in
+                                 ("stdout", "stderr") else "stdout", text="".join(lines)[:200_000]))
         elif kind in ("display_data", "execute_result"):
             data = {k: v for k, v in dict(output.get("data", {})).items()
-                    if k in ("text/plain", "text/html", "image/png", "text/markdown", "text/latex",
-                             "image/svg+xml", "application/vnd.jupyter.widget-view+json")
-                    and len(json.dumps(v)) < 2_000_000}
+                    if k in _SHOWN_TYPES and _shown(k, v) and len(json.dumps(v)) < 2_000_000}
             if data:
-                o = new_output("display_data", data=data)
-                clean.append(o)
+                clean.append(_output("display_data", data=data))
         elif kind == "error":
             tb = [str(line)[:2000] for line in list(output.get("traceback", []))[-40:]]
-            clean.append(new_output("error", ename=str(output.get("ename", "Error"))[:200],
-                                    evalue=str(output.get("evalue", ""))[:2000], traceback=tb))
+            clean.append(_output("error", ename=str(output.get("ename", "Error"))[:200],
+                                 evalue=str(output.get("evalue", ""))[:2000], traceback=tb))
     return clean
 
 
 def _verdict_outputs(verdict):
     text = verdict.text()
     if verdict.full:
-        return [new_output("stream", name="stdout", text=text + "\n")]
+        return [_output("stream", name="stdout", text=text + "\n")]
     if verdict.passed == 0:
         lines = text.splitlines()
-        return [new_output("error", ename="CheckFailed", evalue=text,
-                           traceback=[f"CheckFailed: {lines[0]}", *lines[1:]])]
-    return [new_output("stream", name="stdout", text=text + "\n"),
-            new_output("execute_result", data={"text/plain": f"{verdict.earned:g}"},
-                       execution_count=None)]
+        return [_output("error", ename="CheckFailed", evalue=text,
+                        traceback=[f"CheckFailed: {lines[0]}", *lines[1:]])]
+    return [_output("stream", name="stdout", text=text + "\n"),
+            _output("execute_result", data={"text/plain": f"{verdict.earned:g}"}, execution_count=None)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,8 +374,13 @@ class ClassRun:
                                           dir=os.environ.get("GRADING_SCRATCH") or None))
         os.chmod(self.work, 0o711)
         library = judging.build_library(LIB, self.work / "lib", self.judge.library)
+        if limits is None:
+            limits = sandboxing.Limits.from_environment()
+            if self.judge.cell_seconds and "GRADING_CELL_SECONDS" not in os.environ:
+                limits.cell_seconds = self.judge.cell_seconds  # the assignment's own cell limit
         self.sandbox = sandboxing.Sandbox(library, limits=limits, unsafe=unsafe)
         self.probes = self.judge.probe_plan()
+        self.plans = probe_texts(self.probes)
         self.released = nbformat.read(self.root / "exercises" / assignment / self.notebook,
                                       as_version=4)
 
@@ -387,14 +416,14 @@ class ClassRun:
         try:
             # the notebook goes in through the runner's standard input, never onto the sandbox's
             # disk: the cells that carry the checks' inputs reach the student's code only when run
-            notebook = json.dumps(sandbox_notebook(graded, self.probes, "results.jsonl")).encode()
+            notebook = json.dumps(sandbox_notebook(graded, self.plans, "results.jsonl")).encode()
             python = (f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
                       else sys.executable)
             run = self.sandbox.run([python, "-m", "selfcheck.runner",
                                     "--keep", str(len(graded.cells)), "--output-fd", "{fd}",
                                     "--cell-timeout", str(self.sandbox.limits.cell_seconds)],
                                    scratch, slot, channel=MAX_NOTEBOOK_BYTES, stdin=notebook)
-            result["log"] = run.output
+            result["log"], result["sandbox_seconds"] = run.output, round(run.seconds, 3)
             outcomes = read_outcomes(scratch / "results.jsonl", self.tests)
             executed, status = None, ""
             try:
@@ -433,12 +462,12 @@ class ClassRun:
                 lines = [f"{total[0]} of {total[1]} checks passed (visible and hidden)."]
                 lines += [f"  {'✓' if v.full else '✗'} {v.name}: {v.passed} of {v.total}"
                           for v in verdicts.values()]
-                cell.outputs = [new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
+                cell.outputs = [_output("stream", name="stdout", text="\n".join(lines) + "\n")]
 
         if interrupted:
             notes.append(f"a cell ran past {self.sandbox.limits.cell_seconds} s, was interrupted and "
                          f"counts as an error")
-        result["seconds"] = round(time.perf_counter() - start, 1)
+        result["seconds"] = round(time.perf_counter() - start, 3)
         ran = ", ".join(f"{tid} {v.earned:g}/{v.points:g}" for tid, v in verdicts.items()
                         if any(outcomes[tid].values()))
         if run.timed_out:
@@ -495,12 +524,12 @@ def _record(gb, run, student, result):
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
         gb.update_or_create_student(student)
         timestamp = _timestamp(run.assignment, student, run.root)
-        gb.update_or_create_submission(run.assignment, student,
-                                       **({"timestamp": timestamp} if timestamp else {}))
-        notebook = run.notebook[:-len(".ipynb")]
+        submission = gb.update_or_create_submission(run.assignment, student,
+                                                    **({"timestamp": timestamp} if timestamp else {}))
+        notebook = next(nb for nb in submission.notebooks if nb.name == run.notebook[:-len(".ipynb")])
+        grades = {grade.name: grade for grade in notebook.grades}  # one query, not one per cell
         for test_id, score in result["scores"].items():
-            grade = gb.find_grade(test_id, notebook, run.assignment, student)
-            grade.auto_score, grade.manual_score = score, None
+            grades[test_id].auto_score, grades[test_id].manual_score = score, None
         gb.db.commit()
 
 
@@ -583,7 +612,9 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
                 try:
                     if isinstance(r.get("notebook"), str):  # from a Dask worker, as text
                         r["notebook"] = nbformat.reads(r["notebook"], as_version=4)
+                    recording = time.perf_counter()
                     _record(gb, run, student, r)
+                    r["record_seconds"] = round(time.perf_counter() - recording, 3)
                 except Exception as exc:
                     gb.db.rollback()
                     r.update(status="not graded", reason=f"the grade could not be recorded "
@@ -608,9 +639,30 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
 # ----------------------------------------------------------------------------------------------
 # Feedback and the grade table
 # ----------------------------------------------------------------------------------------------
-def feedback(assignment, root=course.ROOT):
-    """HTML feedback for every graded submission (hidden tests removed), in feedback/."""
-    return course.nbgrader("generate_feedback", assignment, "--force", root=root, check=False)
+def feedback(assignment, root=course.ROOT, workers=None):
+    """HTML feedback for every graded submission (hidden tests removed), in feedback/.
+
+    nbgrader's ``generate_feedback``, run by up to ``workers`` processes at once (default: the
+    number of cores), each on its share of the students. A page costs about a tenth of a second of
+    one core and nbgrader's start about as much as 20 pages, so a process is started only for
+    every ``FEEDBACK_SHARE`` pages. Returns the CompletedProcess (the shares' output joined)."""
+    root = Path(root)
+    folder = root / "autograded"
+    graded = sorted(p.name for p in folder.iterdir() if (p / assignment).is_dir()) if folder.is_dir() else []
+    workers = max(1, min(int(workers or default_workers()), len(graded) // FEEDBACK_SHARE))
+    if workers == 1 or any("," in s for s in graded):  # nbgrader's exclusion list is comma-separated
+        return course.nbgrader("generate_feedback", assignment, "--force", root=root, check=False)
+    shares = [graded[k::workers] for k in range(workers)]
+
+    def run(share):
+        others = ",".join(s for s in graded if s not in set(share))
+        return course.nbgrader("generate_feedback", assignment, "--force",
+                               f"--CourseDirectory.student_id_exclude={others}", root=root, check=False)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        done = list(pool.map(run, shares))
+    return subprocess.CompletedProcess(done[0].args, max(p.returncode for p in done),
+                                       "".join(p.stdout for p in done), "".join(p.stderr for p in done))
 
 
 def grade_table(assignment, root=course.ROOT, path=None):

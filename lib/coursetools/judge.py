@@ -37,6 +37,7 @@ in the sandbox every other part of ``nnlib`` keeps its names but has no implemen
 from __future__ import annotations
 
 import ast
+import compileall
 import contextlib
 import copy
 import importlib.util
@@ -182,10 +183,18 @@ def _unsupported(encoded):
 
 
 class Assignment:
-    """The checks of one assignment: its tests, in notebook order, and the library it may use."""
+    """The checks of one assignment: its tests, in notebook order, and the library it may use.
 
-    def __init__(self, name, library=DEFAULT_LIBRARY, prelude=""):
+    ``cell_seconds``: the time limit of one cell when this assignment is graded (None: the
+    grader's default; GRADING_CELL_SECONDS overrides either). Choose it from the solution: about
+    ten times its slowest cell on a loaded grading machine, so that only a hang reaches it."""
+
+    def __init__(self, name, library=DEFAULT_LIBRARY, prelude="", cell_seconds=None):
         self.name, self.library, self.prelude = name, tuple(library), prelude
+        if cell_seconds is not None and not (isinstance(cell_seconds, int) and cell_seconds > 0):
+            raise ValueError(f"{name}: cell_seconds must be a positive whole number of seconds, "
+                             f"got {cell_seconds!r}")
+        self.cell_seconds = cell_seconds
         self._builders = []
         self._tests = None
 
@@ -320,7 +329,7 @@ def build_library(source, target, allowed=DEFAULT_LIBRARY):
     """Copy the course library from ``source`` (the repository's lib/) to ``target`` for the
     sandbox: ``selfcheck`` and the ``allowed`` nnlib modules as they are, every other nnlib module
     with its functions' and methods' bodies removed (names, classes and constants stay, so imports
-    work). Returns ``target``."""
+    work), compiled. Returns ``target``."""
     source, target = Path(source), Path(target)
     if target.exists():
         shutil.rmtree(target)
@@ -337,6 +346,10 @@ def build_library(source, target, allowed=DEFAULT_LIBRARY):
         tree = ast.fix_missing_locations(_Gut(module).visit(tree))
         path.write_text(f"# {module}: implementations removed while exercises are graded\n"
                         + ast.unparse(tree) + "\n", encoding="utf-8")
+    # compiled once here, so that no sandbox compiles the library again (it cannot write there),
+    # under the path the sandbox sees it at (no path of the grading machine in the compiled files)
+    from coursetools.sandbox import LIB_MOUNT
+    compileall.compile_dir(target, ddir=LIB_MOUNT, quiet=1)
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     target.chmod(0o755)

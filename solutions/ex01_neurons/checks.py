@@ -8,7 +8,9 @@ import numpy as np
 from coursetools.judge import Assignment, call, probe
 from nnlib import activations as ref
 
-assignment = Assignment("ex01_neurons")
+# Every cell of the solution runs in under 0.1 s in the grading sandbox, even on a loaded machine
+# (load average 9: the slowest took 0.04 s), so a cell still running after 5 s is a hang.
+assignment = Assignment("ex01_neurons", cell_seconds=5)
 
 
 def _mcp(X, w, theta):
