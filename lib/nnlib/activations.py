@@ -102,9 +102,10 @@ def sigmoid(v, a=1.0):
     Larger ``a`` makes the S steeper; as a → ∞ it becomes the threshold unit.
     """
     v = _float(v)
-    z = a * v
+    z = v if isinstance(a, (int, float)) and a == 1 else a * v    # 1·v is v exactly
     e = np.exp(-np.abs(z))                       # always in (0, 1]: never overflows
-    out = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    d = 1.0 + e
+    out = np.where(z >= 0, 1.0 / d, e / d)
     return _out(out, v)
 
 

@@ -9,7 +9,10 @@ float32 and float64, it times one training step (forward, backward, SGD update) 
 * a minimal hand-written numpy step for the same network,
 * PyTorch on the CPU, if it is installed,
 
-all measured side by side in one run, interleaved, best of several repeats. It also prints the
+all measured side by side in one run, interleaved, best of several repeats. Then the same for
+a small CNN (lecture 19's Conv2D(8, 3×3, padding 1) → ReLU → MaxPool2D(2) → Flatten → Dense(10)
+→ softmax) and an LSTM classifier (lecture 20's LSTM(H) → Dense(10) → softmax, last state read),
+the library next to PyTorch. It also prints the
 achieved GFLOP/s (2·m·k·n per m×k by k×n product; a step does 4·N·D·H + 6·N·H·K) next to what
 numpy's matmul reaches on the same products alone, and the time of one step of the scalar
 autograd engine (``nnlib.autograd``) on a tiny network, to show what vectorising buys.
@@ -34,7 +37,7 @@ if __name__ == "__main__" and not _NUMPY_LOADED_FIRST:
 import numpy as np  # noqa: E402  (after the thread settings)
 
 from nnlib import optimizers
-from nnlib.layers import Activation, Dense, Softmax
+from nnlib.layers import LSTM, Activation, Conv2D, Dense, Flatten, MaxPool2D, Softmax
 from nnlib.models import Sequential
 
 TORCH_HINT = "not installed: pip install torch==2.13.0 (CPU build on this machine)"
@@ -276,6 +279,97 @@ def autograd_step():
     return step, len(params)
 
 
+def _compiled(layers, X, y):
+    """A Sequential of ``layers`` with cross-entropy and SGD, and its training step on (X, y)."""
+    model = Sequential(layers)
+    model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(LR))
+    xs, ys, _ = model._prepare(X, y)
+    return lambda: model.train_step(xs, ys)[0]
+
+
+def _torch_classifier_step(net, X, y, torch):
+    """One SGD step of ``net`` on (X, y) with cross-entropy, in PyTorch."""
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(net(Xt), yt)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+    return step
+
+
+def cnn_steps(X, y, filters=8, K=10):
+    """(library step, PyTorch step or None) of the lecture-19 CNN on images X (N, C, H, W)."""
+    lib = _compiled([Conv2D(filters, 3, padding=1, seed=0), Activation("relu"), MaxPool2D(2),
+                     Flatten(), Dense(K, seed=1), Softmax()], X, y)
+    torch = _torch()
+    if torch is None:
+        return lib, None
+    torch.manual_seed(0)
+    C, H, W = X.shape[1:]
+    net = torch.nn.Sequential(torch.nn.Conv2d(C, filters, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                              torch.nn.Linear(filters * (H // 2) * (W // 2), K))
+    net = net.to(torch.float32 if X.dtype == np.float32 else torch.float64)
+    return lib, _torch_classifier_step(net, X, y, torch)
+
+
+def lstm_steps(X, y, units, K=10):
+    """(library step, PyTorch step or None) of LSTM(units) → Dense(K) on sequences X (N, T, D)."""
+    lib = _compiled([LSTM(units, seed=0), Dense(K, seed=1), Softmax()], X, y)
+    torch = _torch()
+    if torch is None:
+        return lib, None
+    torch.manual_seed(0)
+
+    class LastState(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(X.shape[2], units, batch_first=True)
+            self.head = torch.nn.Linear(units, K)
+
+        def forward(self, x):
+            return self.head(self.lstm(x)[0][:, -1])
+    net = LastState().to(torch.float32 if X.dtype == np.float32 else torch.float64)
+    return lib, _torch_classifier_step(net, X, y, torch)
+
+
+def run_networks(out=sys.stdout):
+    """Time the CNN and LSTM steps, library next to PyTorch; print and return the rows."""
+    rng = np.random.default_rng(0)
+    cases = []
+    for label, shape, dtype in [("CNN 1×8×8 (digits)", (64, 1, 8, 8), np.float64),
+                                ("CNN 1×28×28 (synthetic)", (64, 1, 28, 28), np.float32)]:
+        X = rng.standard_normal(shape).astype(dtype)
+        cases.append((label, X, cnn_steps(X, rng.integers(0, 10, shape[0]).astype(np.intp))))
+    for label, shape, units, dtype in [("LSTM(24) T=7 D=24", (64, 7, 24), 24, np.float64),
+                                       ("LSTM(64) T=50 D=16", (64, 50, 16), 64, np.float32)]:
+        X = rng.standard_normal(shape).astype(dtype)
+        cases.append((label, X, lstm_steps(X, rng.integers(0, 10, shape[0]).astype(np.intp),
+                                           units)))
+    head = f"{'network':<24} {'dtype':<8} {'batch':>5} {'library µs':>10} {'PyTorch µs':>10} {'ratio':>6}"
+    print("Time per training step of a CNN and an LSTM, best of repeats (ratio = library / "
+          "PyTorch)", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows = []
+    for label, X, (lib, tor) in cases:
+        times = _interleaved([lib] + ([tor] if tor is not None else []), rounds=5)
+        t_torch = times[1] if tor is not None else None
+        rows.append({"net": label, "dtype": X.dtype.name, "batch": len(X), "lib": times[0],
+                     "torch": t_torch})
+        tail = (f"{t_torch * 1e6:10.1f} {times[0] / t_torch:6.2f}" if t_torch is not None
+                else TORCH_HINT)
+        print(f"{label:<24} {X.dtype.name:<8} {len(X):>5} {times[0] * 1e6:10.1f} {tail}",
+              file=out)
+    out.flush()
+    return rows
+
+
 def run(out=sys.stdout):
     """Measure everything and print the table (lecture 13); returns the rows as dicts."""
     configs = [("64-128-10 (digits)", 64, 128, 10, 64), ("784-256-10 (synthetic)", 784, 256, 10, 128)]
@@ -328,6 +422,8 @@ def run(out=sys.stdout):
         print(f"scalar autograd engine (nnlib.autograd), 2-4-1 tanh net ({n_params} parameters), "
               f"8 examples, MSE: {t * 1e6:.0f} µs per step, {flops / t / 1e9:.4f} GFLOP/s",
               file=out)
+    print(file=out)
+    run_networks(out)
     if hasattr(os, "getloadavg"):
         print("load average at the end: {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(
             *os.getloadavg()), file=out)

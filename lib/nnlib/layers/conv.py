@@ -7,7 +7,6 @@ kernel offsets (in the backward pass), never over examples or output pixels.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from nnlib.layers.base import Layer
 from nnlib.layers.dense import initialize
@@ -33,14 +32,22 @@ def im2col(x, kh, kw, stride=1, padding=0):
 
     Shapes: x (N, C, H, W) → cols (N·Ho·Wo, C·kh·kw), with Ho = (H + 2p − kh)//s + 1 (and Wo
     alike); row n·Ho·Wo + i·Wo + j holds the patch whose top-left corner is (i·s, j·s) of the
-    zero-padded image n, flattened in (C, kh, kw) order.
+    zero-padded image n, flattened in (C, kh, kw) order. Filled by one strided copy per kernel
+    offset (u, v): column block (·, u, v) is x_pad[:, :, u::s, v::s] (kh·kw copies in all).
     """
+    N, C, H, W = x.shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
     if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    N, C = x.shape[:2]
-    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    Ho, Wo = win.shape[2], win.shape[3]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * kh * kw)
+        xp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+        xp[:, :, padding:padding + H, padding:padding + W] = x
+    else:
+        xp = x
+    xt = xp.transpose(0, 2, 3, 1)                                    # (N, Hp, Wp, C) view
+    cols = np.empty((N, Ho, Wo, C, kh, kw), dtype=x.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            cols[:, :, :, :, u, v] = xt[:, u:u + stride * Ho:stride, v:v + stride * Wo:stride]
+    return cols.reshape(N * Ho * Wo, C * kh * kw)
 
 
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
@@ -185,22 +192,50 @@ class MaxPool2D(_Pool2D):
     """Max pooling (lecture 19): out[n, c, i, j] = max of the size×size window at (i·s, j·s).
 
     Shapes: (N, C, H, W) → (N, C, H//size, W//size). Backward: each window's gradient goes to
-    the position of its maximum (the first one if there is a tie), every other entry gets 0.
+    the position of its maximum (the first one, in row-major order, if there is a tie), every
+    other entry gets 0.
+
+    Computed from the size² strided slices x[:, :, u::s, v::s] (one per offset (u, v) inside the
+    window, each of the output's shape): out is their elementwise maximum, and the mask of
+    offset k marks where slice k equals the maximum and no earlier slice did. Loops run over
+    the size² offsets only, never over examples or pixels.
     """
 
+    def _slices(self, a):
+        """The size² strided slices of ``a`` (N, C, H, W), each (N, C, H//s, W//s), row-major."""
+        s = self.size
+        Ho, Wo = a.shape[2] // s, a.shape[3] // s
+        return [a[:, :, u:u + Ho * s:s, v:v + Wo * s:s] for u in range(s) for v in range(s)]
+
     def forward(self, x, training=True):
-        """Maximum over each window."""
-        win = self._windows(x)
-        idx = win.argmax(axis=-1)
-        self._cache = (x.shape, idx)
-        return np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+        """Maximum over each window; remembers which offset held it (the first, on ties)."""
+        if x.ndim != 4:
+            raise ValueError(f"MaxPool2D expects (N, C, H, W), got shape {x.shape}")
+        slices = self._slices(x)
+        out = slices[0].copy()
+        for sl in slices[1:]:
+            np.maximum(out, sl, out=out)
+        masks, taken = [], None
+        for sl in slices:
+            hit = sl == out
+            if taken is None:
+                taken = hit.copy()
+            else:
+                hit &= ~taken
+                taken |= hit
+            masks.append(hit)
+        self._cache = (x.shape, masks)
+        return out
 
     def backward(self, grad_out):
-        """Route G to each window's argmax."""
-        x_shape, idx = self._cache
-        g_win = np.zeros(idx.shape + (self.size * self.size,), dtype=grad_out.dtype)
-        np.put_along_axis(g_win, idx[..., None], grad_out[..., None], axis=-1)
-        return self._unwindow(g_win, x_shape)
+        """Route G to each window's first maximum: dx[slice k] = G · mask_k, 0 elsewhere."""
+        x_shape, masks = self._cache
+        s = self.size
+        full = (x_shape[2] % s, x_shape[3] % s) == (0, 0)
+        dx = (np.empty if full else np.zeros)(x_shape, dtype=grad_out.dtype)
+        for part, mask in zip(self._slices(dx), masks):
+            np.multiply(grad_out, mask, out=part)
+        return dx
 
 
 class AvgPool2D(_Pool2D):

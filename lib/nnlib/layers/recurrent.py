@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.activations import sigmoid
 from nnlib.layers.base import Layer
 from nnlib.layers.dense import initialize
 
@@ -23,15 +24,10 @@ def _orthogonal(shape, rng, dtype):
     return (q * np.sign(np.diag(r))).astype(dtype)
 
 
-def _sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-
-
 _ACT = {  # name: (ψ, ψ' written with the output y = ψ(a))
     "tanh": (np.tanh, lambda y: 1 - y * y),
     "relu": (lambda a: np.maximum(a, 0), lambda y: (y > 0).astype(y.dtype)),
-    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "sigmoid": (sigmoid, lambda y: y * (1 - y)),
     "linear": (lambda a: a, lambda y: np.ones_like(y)),
 }
 
@@ -150,31 +146,64 @@ class LSTMCell(_Cell):
         b[:self.units] = 1.0
         return b
 
-    def _step(self, xw, h_prev, c_prev):
-        """(h_t, c_t, gates) from xw = x_t Wx + b, h_{t−1} and c_{t−1}."""
-        H = self.units
-        z = xw + h_prev @ self.params["Wh"]
-        gates = np.empty_like(z)
-        gates[:, :2 * H] = _sigmoid(z[:, :2 * H])
-        gates[:, 2 * H:3 * H] = np.tanh(z[:, 2 * H:3 * H])
-        gates[:, 3 * H:] = _sigmoid(z[:, 3 * H:])
-        f, i, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        c = f * c_prev + i * g
-        tc = np.tanh(c)
-        return o * tc, c, (gates, tc)
+    def _step(self, xw, h_prev, c_prev, z=None, h=None, c=None, tc=None):
+        """(h_t, c_t, (gates, tanh c_t)) from xw = x_t Wx + b, h_{t−1} and c_{t−1}.
 
-    def _step_back(self, dh, dc, cache, c_prev):
-        """(dz, dh_{t−1}, dc_{t−1}) from dh_t, dc_t (the part coming from step t+1)."""
+        ``z`` (N, 4H) receives the gates f, i, g, o side by side; ``h``, ``c``, ``tc`` (N, H)
+        receive h_t, c_t and tanh(c_t). Each is allocated when None, so a sequence layer can
+        pass slices of arrays it allocated once for all T steps.
+        """
+        H = self.units
+        if z is None:
+            z = np.empty_like(xw)
+        np.matmul(h_prev, self.params["Wh"], out=z)
+        z += xw                                                  # z = x_t Wx + b + h_{t−1} Wh
+        g = np.tanh(z[:, 2 * H:3 * H])
+        z[...] = sigmoid(z)                                      # f, i, o (and g, replaced next)
+        z[:, 2 * H:3 * H] = g
+        f, i, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        c = np.multiply(f, c_prev, out=c)
+        c += i * g                                               # c_t = f ⊙ c_{t−1} + i ⊙ g
+        tc = np.tanh(c, out=tc)
+        h = np.multiply(o, tc, out=h)                            # h_t = o ⊙ tanh(c_t)
+        return h, c, (z, tc)
+
+    @staticmethod
+    def _slopes(gates, tc):
+        """(1 − tanh² c_t, 1 − gates, 1 − g²): the factors of the backward step that do not
+        depend on the incoming gradient (for one step, or for all T steps at once)."""
+        H = tc.shape[-1]
+        g = gates[..., 2 * H:3 * H]
+        return 1 - tc * tc, 1 - gates, 1 - g * g
+
+    def _step_back(self, dh, dc, cache, c_prev, dz=None, slopes=None):
+        """(dz, dh_{t−1}, dc_{t−1}) from dh_t, dc_t (the part coming from step t+1).
+
+        dc_total = dc + dh ⊙ o ⊙ (1 − tanh² c_t);  dz_f = dc_total ⊙ c_{t−1} ⊙ f(1 − f),
+        dz_i = dc_total ⊙ g ⊙ i(1 − i),  dz_g = dc_total ⊙ i ⊙ (1 − g²),  dz_o = dh ⊙ tanh c_t ⊙
+        o(1 − o);  dh_{t−1} = dz Whᵀ,  dc_{t−1} = dc_total ⊙ f. ``dz`` (N, 4H) is filled when
+        given; ``slopes`` is ``_slopes(gates, tc)`` when the caller computed it beforehand.
+        """
         H = self.units
         gates, tc = cache
+        dtanh, one_minus, dg = self._slopes(gates, tc) if slopes is None else slopes
         f, i, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        dc_total = dc + dh * o * (1 - tc * tc)
-        dz = np.empty_like(gates)
-        dz[:, :H] = dc_total * c_prev * f * (1 - f)
-        dz[:, H:2 * H] = dc_total * g * i * (1 - i)
-        dz[:, 2 * H:3 * H] = dc_total * i * (1 - g * g)
-        dz[:, 3 * H:] = dh * tc * o * (1 - o)
-        return dz, dz @ self.params["Wh"].T, dc_total * f
+        if dz is None:
+            dz = np.empty_like(gates)
+        dc_total = dh * o
+        dc_total *= dtanh
+        dc_total += dc
+        np.multiply(dc_total, c_prev, out=dz[:, :H])
+        np.multiply(dc_total, g, out=dz[:, H:2 * H])
+        dz[:, :2 * H] *= gates[:, :2 * H]
+        dz[:, :2 * H] *= one_minus[:, :2 * H]                  # f(1 − f), i(1 − i)
+        np.multiply(dc_total, i, out=dz[:, 2 * H:3 * H])
+        dz[:, 2 * H:3 * H] *= dg
+        np.multiply(dh, tc, out=dz[:, 3 * H:])
+        dz[:, 3 * H:] *= o
+        dz[:, 3 * H:] *= one_minus[:, 3 * H:]
+        dc_total *= f
+        return dz, dz @ self.params["Wh"].T, dc_total
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
@@ -339,7 +368,7 @@ class LSTM(_Sequence):
         super().__init__(cell, return_sequences, truncate, name)
 
     def forward(self, x, training=True):
-        """Unroll the LSTM cell over T steps."""
+        """Unroll the LSTM cell over T steps (every array allocated once, before the loop)."""
         self._check(x)
         N, T, D = x.shape
         cell, H = self.cell, self.units
@@ -351,28 +380,32 @@ class LSTM(_Sequence):
             cs[:, 0] = 0
         else:
             hs[:, 0], cs[:, 0] = self.initial_state
-        caches = []
+        gates = np.empty((T, N, 4 * H), dtype=XW.dtype)               # gates[t] = (f, i, g, o)
+        tcs = np.empty((T, N, H), dtype=XW.dtype)                     # tanh(c_t)
         for t in range(T):
-            hs[:, t + 1], cs[:, t + 1], cache = cell._step(XW[:, t], hs[:, t], cs[:, t])
-            caches.append(cache)
-        self._cache = (x, hs, cs, caches)
+            cell._step(XW[:, t], hs[:, t], cs[:, t], gates[t], hs[:, t + 1], cs[:, t + 1], tcs[t])
+        self._cache = (x, hs, cs, gates, tcs)
         return hs[:, 1:].copy() if self.return_sequences else hs[:, T].copy()
 
     def backward(self, grad_out):
         """BPTT through h and c; returns dL/dx (N, T, D), fills grads and ``grad_norms``."""
-        x, hs, cs, caches = self._cache
+        x, hs, cs, gates, tcs = self._cache
         N, T, D = x.shape
         H = self.units
         G = self._entry_grads(grad_out, (N, T, H))
         dZ = np.zeros((N, T, 4 * H), dtype=G.dtype)
         dH = np.zeros_like(G)
+        dz = np.empty((N, 4 * H), dtype=G.dtype)
+        dtanh, one_minus, dg = self.cell._slopes(gates, tcs)          # for all T steps at once
         for top, low in self._spans(G):
             dh = np.zeros_like(G[:, 0])
             dc = np.zeros_like(dh)
             for t in range(top, low - 1, -1):
-                dh = dh + G[:, t] if self.truncate is None or t == top else dh
+                if self.truncate is None or t == top:
+                    dh += G[:, t]
                 dH[:, t] += dh
-                dz, dh, dc = self.cell._step_back(dh, dc, caches[t], cs[:, t])
+                _, dh, dc = self.cell._step_back(dh, dc, (gates[t], tcs[t]), cs[:, t], dz,
+                                                 (dtanh[t], one_minus[t], dg[t]))
                 dZ[:, t] += dz
         self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(0, 2)))
         dZ2 = dZ.reshape(N * T, -1)
