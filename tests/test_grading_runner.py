@@ -121,3 +121,16 @@ def test_a_flood_of_output_is_cut(tmp_path):
 def test_the_shell_cannot_read_the_notebook(tmp_path, stdin_read):
     result = run([stdin_read, "'SECRET-4711'"], tmp_path, keep=1)
     assert "SECRET" not in json.dumps(result)
+
+
+def test_what_the_shell_forges_on_its_own_pipe_ends_only_its_own_run(tmp_path):
+    forge = ("import os, struct\n"
+             "for fd in range(3, 64):\n"
+             "    try:\n"
+             "        os.write(fd, struct.pack('!Q', 200000) + b'[' * 200000)\n"
+             "    except OSError:\n"
+             "        pass\n"
+             "print('forged')")
+    result = run(["print('before')", forge, "print('after')"], tmp_path)
+    assert result["status"].startswith("the kernel died")
+    assert outputs(result, 0)[0]["text"] == "before\n"

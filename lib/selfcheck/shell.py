@@ -67,7 +67,7 @@ def _read_exactly(fd, n):
 class FrameReader:
     """Frames from a non-blocking reader: ``feed(bytes)`` returns the messages now complete.
 
-    A frame longer than ``limit`` bytes, or one that is not JSON, raises ``ValueError``."""
+    A frame longer than ``limit`` bytes, or one that is not a JSON object, raises ``ValueError``."""
 
     def __init__(self, limit):
         self.limit, self.buffer = limit, bytearray()
@@ -83,7 +83,13 @@ class FrameReader:
                 break
             body = bytes(self.buffer[_HEADER.size:_HEADER.size + size])
             del self.buffer[:_HEADER.size + size]
-            messages.append(json.loads(body.decode("utf-8")))
+            try:
+                message = json.loads(body.decode("utf-8"))
+            except RecursionError:
+                raise ValueError("a frame nested too deeply") from None
+            if not isinstance(message, dict):
+                raise ValueError(f"a frame holding a {type(message).__name__}, not an object")
+            messages.append(message)
         return messages
 
 
