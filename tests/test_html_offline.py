@@ -17,7 +17,8 @@ Once per run the lectures are exported to a temporary folder, as `make html` doe
   anywhere but local files (each request and each failed request is recorded by the browser's
   DevTools protocol through Playwright).
 
-The time limits only catch hangs; a page takes a few seconds even on a busy machine.
+The time limits only catch hangs: on the project's 2-core machine at a load average of 6-8 the
+export took about 40 s and one page 2-17 s (the whole file 3.5 min); each is minutes long.
 Needs Chromium from the system for the browser part (skipped with a message otherwise).
 """
 import os
@@ -36,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 LECTURES = html.lectures(REPO)
 RESULTS = REPO / "results" / "html"
 WIDGET_VIEW = html.WIDGET_VIEW
-# Only catch hangs: loading and typesetting one lecture takes 1-15 s on a busy 2-core machine.
+# Only catch hangs: loading and typesetting one lecture took 2-17 s on a busy 2-core machine.
 PAGE_S = 300
 
 
@@ -298,7 +299,7 @@ def is_local(url):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("lecture", LECTURES, ids=[p.name for p in LECTURES])
-def test_page_shows_typeset_maths_figures_and_notes_offline(lecture, pages, chromium):
+def test_page_shows_typeset_maths_figures_and_notes_offline(lecture, chromium, pages):
     if lecture.name not in pages:
         pytest.fail(f"{lecture.name} was removed or renamed while the tests ran")
     lecture, page_file = pages[lecture.name]
