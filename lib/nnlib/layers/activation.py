@@ -39,8 +39,7 @@ class Activation(Layer):
         elif kind == "tanh":
             out = np.tanh(x)
         elif kind == "sigmoid":
-            e = np.exp(-np.abs(x))                 # never overflows
-            out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+            out = activations.sigmoid(x)           # the overflow-safe form, never exp(+large)
         elif kind == "linear":
             out = x
         elif kind == "leaky_relu":

@@ -1,7 +1,7 @@
 """How a model turns ``compile(loss=...)`` into per-output loss functions (lectures 09, 18).
 
 An ``Objective`` is called on one output and its targets and returns ``(loss, dL/d output)``.
-The data were checked once when they entered the model (``models.validation``), so the kernels
+The data were checked once when they entered the model (``models.input_checks``), so the kernels
 here do no checking of their own: they are the lean versions, for the training loop, of the
 checked functions in ``nnlib.losses`` (the tests assert that both give the same numbers).
 Targets of classification objectives arrive as integer labels (N,) or one-hot (N, K).
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib import losses
+from nnlib.activations import sigmoid
 
 __all__ = ["Objective", "resolve", "accuracy"]
 
@@ -81,9 +82,7 @@ def _cce_probs(p, y):
 
 def _bce_logits(z, y):
     loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    e = np.exp(-np.abs(z))
-    sig = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    return float(loss.sum() / len(z)), (sig - y) / len(z)
+    return float(loss.sum() / len(z)), (sigmoid(z) - y) / len(z)
 
 
 def _bce(p, y):
