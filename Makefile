@@ -56,10 +56,10 @@ GRADE := $(RUN) $(BIN)/python -m coursetools.grading
 generate: $(STAMP)
 	$(RUN) $(BIN)/python -c 'from coursetools import course; [print(a) or course.generate(a) for a in course.assignments()]'
 
-# One BLAS/OpenMP thread, set before numpy loads (bench.py sets it too, and PyTorch's threads): a
+# One BLAS/OpenMP thread, set before numpy loads (bench_library.py sets it too, and PyTorch's threads): a
 # step is timed as its own work, not as threads competing for the cores of a shared machine.
 bench: $(STAMP)
-	$(RUN) OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1 $(BIN)/python -m nnlib.bench
+	$(RUN) OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 VECLIB_MAXIMUM_THREADS=1 $(BIN)/python -m coursetools.bench_library
 
 release: $(STAMP)
 	$(RUN) $(BIN)/nbgrader release_assignment $(A) --force

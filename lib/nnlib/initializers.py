@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 __all__ = ["compute_fans", "zeros", "constant", "normal", "uniform", "glorot_uniform",
-           "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "get", "NAMES"]
+           "glorot_normal", "he_normal", "he_uniform", "lecun_normal", "get", "initialize", "NAMES"]
 
 
 def _shape(shape):
@@ -197,3 +197,14 @@ def get(name, **kw):
         raise TypeError(f"initializer {name!r} takes no argument(s) {sorted(unknown)}; "
                         f"it takes {sorted(allowed)}")
     return functools.partial(f, **kw) if kw else f
+
+
+def initialize(init, shape, rng, dtype):
+    """Draw an array of ``shape`` with the initializer ``init`` (lecture 14), in ``dtype``.
+
+    ``init`` is a name known to ``get`` or a callable ``init(shape, rng)``; ``rng`` a
+    ``numpy.random.Generator``. Shapes: ``shape`` → array of that shape. This is how every
+    layer of ``nnlib.layers`` creates its weights.
+    """
+    fn = init if callable(init) else get(init)
+    return np.asarray(fn(tuple(shape), rng=rng), dtype=dtype)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
-from nnlib.layers.dense import initialize
 
 __all__ = ["causal_mask", "padding_mask", "masked_softmax", "scaled_dot_product",
            "scaled_dot_product_backward", "split_heads", "merge_heads", "MultiHeadAttention"]

@@ -18,6 +18,8 @@ import itertools
 
 import numpy as np
 
+from nnlib.graph import call_layer
+
 __all__ = ["Layer"]
 
 _COUNTERS: dict = {}
@@ -116,7 +118,6 @@ class Layer:
 
     def __call__(self, tensor):
         """Functional API (lecture 18): ``Dense(4)(inp)`` records a node and returns a tensor."""
-        from nnlib.models.functional import call_layer
         return call_layer(self, tensor)
 
     def __repr__(self):

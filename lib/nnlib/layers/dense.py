@@ -3,22 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
 
-__all__ = ["Dense", "initialize"]
-
-
-def initialize(init, shape, rng, dtype):
-    """Draw an array of ``shape`` with the initializer named ``init`` (lecture 14), in ``dtype``.
-
-    ``init`` is a name known to ``nnlib.initializers.get`` or a callable ``init(shape, rng)``.
-    """
-    if callable(init):
-        fn = init
-    else:
-        from nnlib import initializers
-        fn = initializers.get(init)
-    return np.asarray(fn(tuple(shape), rng=rng), dtype=dtype)
+__all__ = ["Dense"]
 
 
 class Dense(Layer):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
-from nnlib.layers.dense import initialize
 
 __all__ = ["as_ids", "embedding", "embedding_backward", "Embedding"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
-from nnlib.layers.dense import initialize
 
 __all__ = ["sinusoidal_encoding", "PositionalEncoding", "PositionalEmbedding"]
 

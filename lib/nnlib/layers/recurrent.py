@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib.activations import sigmoid
+from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
-from nnlib.layers.dense import initialize
 
 __all__ = ["RNNCell", "LSTMCell", "RNN", "LSTM"]
 

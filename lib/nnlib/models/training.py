@@ -13,7 +13,7 @@ import numpy as np
 from nnlib import optimizers
 from nnlib.callbacks import History, ProgressBar
 from nnlib.layers import Activation, Dropout
-from nnlib.models import objectives, validation
+from nnlib.models import input_checks, objectives
 
 __all__ = ["BaseModel"]
 
@@ -101,7 +101,7 @@ class BaseModel:
         """One entry per output from a dict by output name, a list, or one value for all."""
         n = len(self.output_names)
         if isinstance(value, dict):
-            return validation.as_list(value, n, self.output_names, f"compile({what}=...)")
+            return input_checks.as_list(value, n, self.output_names, f"compile({what}=...)")
         if several:
             if len(value) != n:
                 raise ValueError(f"compile: {what} has {len(value)} entries but the model has "
@@ -167,20 +167,20 @@ class BaseModel:
 
     # -- data entering the model -------------------------------------------------------------
     def _prepare_x(self, X):
-        xs = validation.as_list(X, len(self.input_names), self.input_names, "inputs")
+        xs = input_checks.as_list(X, len(self.input_names), self.input_names, "inputs")
         dtype = self.dtype
         if dtype is None:
             kinds = [np.asarray(a).dtype for a in xs]
             dtype = np.float32 if all(k == np.float32 for k in kinds) else np.float64
-        xs, n = validation.check_inputs(xs, self._input_shapes(), self.input_names, dtype)
+        xs, n = input_checks.check_inputs(xs, self._input_shapes(), self.input_names, dtype)
         self._ensure_built([a.shape[1:] for a in xs], dtype)
         return xs, n
 
     def _prepare(self, X, y):
         self._require_compiled("fit/evaluate")
         xs, n = self._prepare_x(X)
-        ys = validation.as_list(y, len(self.output_names), self.output_names, "targets")
-        ys = [validation.check_targets(t, obj, shape, n, name, xs[0].dtype)
+        ys = input_checks.as_list(y, len(self.output_names), self.output_names, "targets")
+        ys = [input_checks.check_targets(t, obj, shape, n, name, xs[0].dtype)
               for t, obj, shape, name in zip(ys, self.objectives, self._output_shapes(),
                                              self.output_names)]
         return xs, ys, n

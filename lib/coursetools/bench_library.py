@@ -1,8 +1,8 @@
 """How fast is a training step of the library, next to the same step written by hand?
 
-Run ``python -m nnlib.bench`` (lecture 13's aside on speed). For two MLPs — 64-128-10 on the
-8×8 digits with batches of 64, and 784-256-10 on synthetic data with batches of 128 — in
-float32 and float64, it times one training step (forward, backward, SGD update) of
+Run ``make bench`` or ``python -m coursetools.bench_library`` (lecture 13's aside on speed).
+For two MLPs — 64-128-10 on the 8×8 digits with batches of 64, and 784-256-10 on synthetic
+data with batches of 128 — in float32 and float64, it times one training step (forward, backward, SGD update) of
 
 * the library: ``Sequential([Dense, Activation("relu"), Dense, Softmax()])`` trained with
   categorical cross-entropy (``model.train_step``, the loop ``fit`` runs),
@@ -27,7 +27,8 @@ import time
 #: step is then timed as the code's own work, not as threads fighting for the cores of a shared
 #: machine (two OpenBLAS threads on a busy 2-core machine made a 64-128-10 step 12× slower).
 #: The BLAS reads these when it loads, so they must be set before numpy is imported: ``python -m
-#: nnlib.bench`` (and ``make bench``) does so here; PyTorch gets ``torch.set_num_threads(1)``.
+#: coursetools.bench_library`` (and ``make bench``) does so here; PyTorch gets
+#: ``torch.set_num_threads(1)``.
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "VECLIB_MAXIMUM_THREADS": "1"}
 _NUMPY_LOADED_FIRST = "numpy" in sys.modules
@@ -280,11 +281,11 @@ def autograd_step():
 
 
 def _compiled(layers, X, y):
-    """A Sequential of ``layers`` with cross-entropy and SGD, and its training step on (X, y)."""
+    """A Sequential of ``layers`` with cross-entropy and SGD: (its training step on (X, y), it)."""
     model = Sequential(layers)
     model.compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(LR))
     xs, ys, _ = model._prepare(X, y)
-    return lambda: model.train_step(xs, ys)[0]
+    return (lambda: model.train_step(xs, ys)[0]), model
 
 
 def _torch_classifier_step(net, X, y, torch):
@@ -303,27 +304,29 @@ def _torch_classifier_step(net, X, y, torch):
 
 
 def cnn_steps(X, y, filters=8, K=10):
-    """(library step, PyTorch step or None) of the lecture-19 CNN on images X (N, C, H, W)."""
-    lib = _compiled([Conv2D(filters, 3, padding=1, seed=0), Activation("relu"), MaxPool2D(2),
+    """(library step, PyTorch step or None, (library model, PyTorch net or None)) of the
+    lecture-19 CNN on images X (N, C, H, W) with labels y (N,)."""
+    lib, model = _compiled([Conv2D(filters, 3, padding=1, seed=0), Activation("relu"), MaxPool2D(2),
                      Flatten(), Dense(K, seed=1), Softmax()], X, y)
     torch = _torch()
     if torch is None:
-        return lib, None
+        return lib, None, (model, None)
     torch.manual_seed(0)
     C, H, W = X.shape[1:]
     net = torch.nn.Sequential(torch.nn.Conv2d(C, filters, 3, padding=1), torch.nn.ReLU(),
                               torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                               torch.nn.Linear(filters * (H // 2) * (W // 2), K))
     net = net.to(torch.float32 if X.dtype == np.float32 else torch.float64)
-    return lib, _torch_classifier_step(net, X, y, torch)
+    return lib, _torch_classifier_step(net, X, y, torch), (model, net)
 
 
 def lstm_steps(X, y, units, K=10):
-    """(library step, PyTorch step or None) of LSTM(units) → Dense(K) on sequences X (N, T, D)."""
-    lib = _compiled([LSTM(units, seed=0), Dense(K, seed=1), Softmax()], X, y)
+    """(library step, PyTorch step or None, (library model, PyTorch net or None)) of
+    LSTM(units) → Dense(K) on sequences X (N, T, D) with labels y (N,)."""
+    lib, model = _compiled([LSTM(units, seed=0), Dense(K, seed=1), Softmax()], X, y)
     torch = _torch()
     if torch is None:
-        return lib, None
+        return lib, None, (model, None)
     torch.manual_seed(0)
 
     class LastState(torch.nn.Module):
@@ -335,7 +338,7 @@ def lstm_steps(X, y, units, K=10):
         def forward(self, x):
             return self.head(self.lstm(x)[0][:, -1])
     net = LastState().to(torch.float32 if X.dtype == np.float32 else torch.float64)
-    return lib, _torch_classifier_step(net, X, y, torch)
+    return lib, _torch_classifier_step(net, X, y, torch), (model, net)
 
 
 def run_networks(out=sys.stdout):
@@ -357,7 +360,7 @@ def run_networks(out=sys.stdout):
     print(head, file=out)
     print("-" * len(head), file=out)
     rows = []
-    for label, X, (lib, tor) in cases:
+    for label, X, (lib, tor, _) in cases:
         times = _interleaved([lib] + ([tor] if tor is not None else []), rounds=5)
         t_torch = times[1] if tor is not None else None
         rows.append({"net": label, "dtype": X.dtype.name, "batch": len(X), "lib": times[0],

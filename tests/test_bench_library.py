@@ -1,0 +1,43 @@
+"""The benchmark (make bench) times the same computations it claims to compare."""
+import numpy as np
+import pytest
+
+from coursetools import bench_library as bench
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_benchmark_compares_the_same_computation(dtype):
+    # The benchmark times model.train_step against a hand-written numpy step: from the same
+    # starting weights both must compute the same losses and the same updated weights.
+    X, y = bench._data(64, 10, 32, dtype)
+    lib, model = bench.library_step(64, 16, 10, X, y)
+    start = [model.layers[0].params["W"], model.layers[0].params["b"],
+             model.layers[2].params["W"], model.layers[2].params["b"]]
+    hand, weights = bench.numpy_step(X, y, *start)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for _ in range(3):
+        assert lib() == pytest.approx(hand(), rel=tol)
+    for mine, theirs in zip(start, weights):
+        assert mine.dtype == dtype
+        np.testing.assert_allclose(mine, theirs, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_cnn_and_lstm_steps_train_the_same_networks_as_pytorch(dtype):
+    # Same architecture on both sides: the same number of trainable scalars (PyTorch's LSTM
+    # has two bias vectors where the library has one), the dtype asked for, and each step
+    # returns a finite loss.
+    torch = pytest.importorskip("torch", reason="PyTorch is optional: pip install torch (CPU)")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, 8).astype(np.intp)
+    X = rng.standard_normal((8, 1, 8, 8)).astype(dtype)
+    S = rng.standard_normal((8, 5, 3)).astype(dtype)
+    H = 6
+    for (lib, theirs, (model, net)), extra in ((bench.cnn_steps(X, y), 0),
+                                               (bench.lstm_steps(S, y, H), 4 * H)):
+        assert np.isfinite(lib()) and np.isfinite(theirs())
+        assert model.count_params() + extra == sum(p.numel() for p in net.parameters())
+        assert model.dtype == dtype
+        assert next(net.parameters()).dtype == (torch.float32 if dtype == np.float32
+                                                else torch.float64)
+    assert torch.get_num_threads() == 1
