@@ -82,6 +82,13 @@ class Layer:
         return tuple(input_shape)
 
     # -- the contract --------------------------------------------------------------------------
+    def on_fit_start(self, seed, index):
+        """Called by ``fit`` before training, with fit's ``seed`` and the layer's position.
+
+        Default: nothing. A layer that draws random numbers while training may take its
+        generator from them here (``Dropout`` does when it has no seed of its own).
+        """
+
     def forward(self, x, training=True):
         """out = layer(x); remembers what ``backward`` needs."""
         raise NotImplementedError

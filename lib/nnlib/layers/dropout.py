@@ -33,6 +33,14 @@ class Dropout(Layer):
         self.hold_mask = False
         self.mask = None
 
+    def on_fit_start(self, seed, index):
+        """Without a seed of its own, draw the masks of this fit from default_rng([seed, index]).
+
+        So two runs of ``fit`` with the same ``seed`` drop the same units (lecture 15).
+        """
+        if self.seed is None:
+            self.rng = np.random.default_rng([seed, index])
+
     def forward(self, x, training=True):
         """out = x · mask while training (fresh mask unless ``hold_mask``), x otherwise."""
         if not training or self.rate == 0:

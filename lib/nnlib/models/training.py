@@ -12,7 +12,7 @@ import numpy as np
 
 from nnlib import optimizers
 from nnlib.callbacks import History, ProgressBar
-from nnlib.layers import Activation, Dropout
+from nnlib.layers import Activation
 from nnlib.models import input_checks, objectives
 
 __all__ = ["BaseModel"]
@@ -277,69 +277,29 @@ class BaseModel:
         epoch into "val_loss" (and "val_accuracy"). ``callbacks``: History, EarlyStopping,
         LearningRateScheduler, ProgressBar objects; ``verbose=1`` adds a ProgressBar.
         The logged "loss" of an epoch is the size-weighted mean of its batch losses.
+        Each layer's ``on_fit_start(seed, index)`` runs first (Dropout seeds its masks there).
         """
         xs, ys, n = self._prepare(X, y)
-        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
-                                       or batch_size < 1):
-            raise ValueError(f"fit: batch_size must be None or a positive integer, got "
-                             f"{batch_size!r}")
-        if not isinstance(accumulate, (int, np.integer)) or accumulate < 1:
-            raise ValueError(f"fit: accumulate must be a positive integer, got {accumulate!r}")
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
-            val = self._prepare(*validation_data)[:2]
+        size = self._check_fit(n, epochs, batch_size, accumulate)
+        val = None if validation_data is None else self._prepare_validation(validation_data)
         rng = np.random.default_rng(seed)
         for i, layer in enumerate(self.layers):
-            if isinstance(layer, Dropout) and layer.seed is None:
-                layer.rng = np.random.default_rng([seed, i])
-        history = History()
-        cbs = list(callbacks or [])
-        if verbose and not any(isinstance(c, ProgressBar) for c in cbs):
-            cbs.append(ProgressBar())
-        cbs.append(history)                        # last: it sees what the others logged
-        for cb in cbs:
-            cb.set_model(self)
-            cb.params = {"epochs": epochs, "samples": n, "batch_size": batch_size}
-            cb.on_train_begin({})
+            layer.on_fit_start(seed, i)
+        history, cbs = self._callbacks(callbacks, verbose, epochs, n, batch_size)
         self.stop_training = False
-        size = n if batch_size is None else min(batch_size, n)
         for epoch in range(epochs):
             logs = {}
             for cb in cbs:
                 cb.on_epoch_begin(epoch, logs)
             order = rng.permutation(n) if shuffle and size < n else None
-            starts = list(range(0, n, size))
-            n_out = len(ys)
-            sums = np.zeros(1 + 2 * n_out)
-            for g in range(0, len(starts), accumulate):
-                batches = []
-                for s in starts[g:g + accumulate]:
-                    if order is None and size == n:
-                        batches.append((xs, ys))
-                    else:
-                        idx = slice(s, s + size) if order is None else order[s:s + size]
-                        batches.append(([a[idx] for a in xs], [t[idx] for t in ys]))
+            sums = _EpochSums(self, n)
+            for batches in _update_groups(xs, ys, n, size, order, accumulate):
                 if len(batches) == 1:
                     loss, outs = self.train_step(*batches[0])
-                    outs_all = [outs]
+                    sums.add(batches, loss, [outs])
                 else:
-                    loss, outs_all = self.accumulate_step(batches)
-                m = sum(len(b[0][0]) for b in batches)
-                sums[0] += loss * m
-                if n_out > 1:
-                    sums[1:1 + n_out] += np.asarray(self.last_losses) * m
-                if self.metrics:
-                    for (bx, by), outs in zip(batches, outs_all):
-                        for j, (o, t, obj) in enumerate(zip(outs, by, self.objectives)):
-                            if obj.kind != "regression":
-                                sums[1 + n_out + j] += objectives.accuracy(o, t, obj) * len(t)
-            sums /= n
-            per = sums[1:1 + n_out] if n_out > 1 else None
-            logs.update(self._name_logs(sums[0], per, sums[1 + n_out:]))
+                    sums.add(batches, *self.accumulate_step(batches))
+            logs.update(sums.logs())
             if val is not None:
                 logs.update({f"val_{k}": v for k, v in self._evaluate_lists(*val).items()})
             for cb in cbs:
@@ -350,6 +310,36 @@ class BaseModel:
             cb.on_train_end({})
         self.history = history
         return history
+
+    def _check_fit(self, n, epochs, batch_size, accumulate):
+        """Check fit's counts; returns the batch size used (n in batch mode)."""
+        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+            raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                       or batch_size < 1):
+            raise ValueError(f"fit: batch_size must be None or a positive integer, got "
+                             f"{batch_size!r}")
+        if not isinstance(accumulate, (int, np.integer)) or accumulate < 1:
+            raise ValueError(f"fit: accumulate must be a positive integer, got {accumulate!r}")
+        return n if batch_size is None else min(batch_size, n)
+
+    def _prepare_validation(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("fit: validation_data must be a pair (X_val, y_val)")
+        return self._prepare(*validation_data)[:2]
+
+    def _callbacks(self, callbacks, verbose, epochs, n, batch_size):
+        """(History, every callback in calling order, the History last), each told it begins."""
+        history = History()
+        cbs = list(callbacks or [])
+        if verbose and not any(isinstance(c, ProgressBar) for c in cbs):
+            cbs.append(ProgressBar())
+        cbs.append(history)                        # last: it sees what the others logged
+        for cb in cbs:
+            cb.set_model(self)
+            cb.params = {"epochs": epochs, "samples": n, "batch_size": batch_size}
+            cb.on_train_begin({})
+        return history, cbs
 
     def _name_logs(self, total, per_output_losses, accuracies):
         """{"loss", "<output>_loss" (several outputs), "accuracy" / "<output>_accuracy"}."""
@@ -415,3 +405,47 @@ class BaseModel:
         lines = [f'Model "{self.name}"', rule, fmt(rows[0]), rule] + [fmt(r) for r in rows[1:]]
         lines += [rule, f"Total trainable parameters: {self.count_params():,}"]
         return "\n".join(lines)
+
+
+def _update_groups(xs, ys, n, size, order, accumulate):
+    """The batches of one epoch, ``accumulate`` at a time: lists of (inputs, targets) pairs.
+
+    Batches are consecutive slices of ``size`` examples (of ``order``, a permutation, when
+    shuffling); the whole data set is passed as is in batch mode without shuffling.
+    """
+    starts = list(range(0, n, size))
+    for g in range(0, len(starts), accumulate):
+        batches = []
+        for s in starts[g:g + accumulate]:
+            if order is None and size == n:
+                batches.append((xs, ys))
+            else:
+                idx = slice(s, s + size) if order is None else order[s:s + size]
+                batches.append(([a[idx] for a in xs], [t[idx] for t in ys]))
+        yield batches
+
+
+class _EpochSums:
+    """Size-weighted sums over an epoch's batches: total loss, per-output losses, accuracies."""
+
+    def __init__(self, model, n):
+        self.model, self.n, self.n_out = model, n, len(model.output_names)
+        self.sums = np.zeros(1 + 2 * self.n_out)
+
+    def add(self, batches, loss, outs_all):
+        model, sums, n_out = self.model, self.sums, self.n_out
+        m = sum(len(b[0][0]) for b in batches)
+        sums[0] += loss * m
+        if n_out > 1:
+            sums[1:1 + n_out] += np.asarray(model.last_losses) * m
+        if model.metrics:
+            for (bx, by), outs in zip(batches, outs_all):
+                for j, (o, t, obj) in enumerate(zip(outs, by, model.objectives)):
+                    if obj.kind != "regression":
+                        sums[1 + n_out + j] += objectives.accuracy(o, t, obj) * len(t)
+
+    def logs(self):
+        """The epoch's logs: the sums divided by the number of examples, named."""
+        sums, n_out = self.sums / self.n, self.n_out
+        per = sums[1:1 + n_out] if n_out > 1 else None
+        return self.model._name_logs(sums[0], per, sums[1 + n_out:])
