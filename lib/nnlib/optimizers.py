@@ -37,7 +37,12 @@ def _check_lists(params, grads, who):
 
 
 class Optimizer:
-    """Common machinery: learning rate, step counter ``t`` and per-parameter state (lecture 16)."""
+    """Common machinery: learning rate, step counter ``t`` and per-parameter state (lecture 16).
+
+    ``lr`` is read at every step, so setting ``opt.lr`` between steps (a schedule does) changes
+    the next step; the state already accumulated (a momentum velocity, which holds −η g terms
+    with the η of their time, or Adam's averages) is kept as it is, not rescaled.
+    """
 
     #: the per-parameter state arrays: {name: initial value of every entry}
     _slots: dict = {}

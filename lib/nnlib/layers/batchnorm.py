@@ -24,6 +24,10 @@ class BatchNorm(Layer):
 
     Backward (training mode), with G = dL/d(out), m the number of values per feature:
         dβ = Σ G,  dγ = Σ G ẑ,  dL/dz = γ/(m √(σ²+ε)) · (m G − Σ G − ẑ Σ G ẑ).
+
+    With one value per feature while training (a batch of 1 on (N, D) inputs) the batch variance
+    is 0: ẑ = 0, the output is β and dL/dx = 0. No error is raised (PyTorch raises one); the
+    graded batch-norm exercise checks this case against this layer.
     """
 
     def __init__(self, momentum=0.9, eps=1e-5, name=None):

@@ -10,6 +10,11 @@ A model whose output layer is a ``Softmax`` and whose loss is categorical cross-
 the *fused* objective: it returns dL/dz for the logits z entering the softmax, (p − y)/N, and
 the model skips the softmax's own backward pass (lecture 11). A sigmoid output with binary
 cross-entropy is fused the same way (lecture 10: logistic regression's gradient p − y).
+
+What is logged and what is followed differ at the extremes: the loss a fused objective returns
+(and ``fit`` logs) is that of the probabilities clipped at eps (1e-12 in float64, 1e-7 in
+float32), so a certain wrong answer costs −log eps ≈ 27.6 (float64), not infinity; the gradient
+it returns is the exact (p − y)/N of the logits, never clipped, so training still moves.
 """
 from __future__ import annotations
 
