@@ -83,6 +83,13 @@ def _missing():
     for tool in ("useradd", "userdel", "chpasswd", "setpriv", "git", "npm", "node"):
         if not shutil.which(tool):
             return f"`{tool}` is not installed (apt-get install passwd util-linux git nodejs npm)"
+    if not any(subprocess.run(["sh", "-c", f'test -x {p} && {p} -c "import sys, ensurepip; '
+                                  f'sys.exit(sys.version_info < (3, 11))"'],
+                              capture_output=True).returncode == 0
+               for p in ("/usr/bin/python3.13", "/usr/bin/python3.12", "/usr/bin/python3.11",
+                         "/usr/bin/python3")):
+        return ("no system-wide Python 3.11 or newer with venv (apt-get install python3 "
+                "python3-venv): the shared environment must be usable by every user")
     if not shutil.which("bwrap"):
         return "bubblewrap is not installed (apt-get install bubblewrap): grading needs its sandbox"
     if not os.access("/usr/bin/chromium", os.X_OK) and not shutil.which("chromium"):
@@ -484,6 +491,7 @@ def test_a_class_on_the_hub(hub, browser):
         # the login starts the server; JupyterLab opens when it is ready
         page.wait_for_url(re.compile(rf"/user/{users.name('student_a')}/lab"), timeout=SPAWN_S * 1000)
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Nbgrader$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Assignment List$")).wait_for()
         items = page.locator(".lm-Menu-itemLabel").all_inner_texts()
         page.screenshot(path=str(RESULTS / "student-nbgrader-menu.png"))
         assert "Assignment List" in items, items
