@@ -104,8 +104,9 @@ def sigmoid(v, a=1.0):
     v = _float(v)
     z = v if isinstance(a, (int, float)) and a == 1 else a * v    # 1·v is v exactly
     e = np.exp(-np.abs(z))                       # always in (0, 1]: never overflows
-    d = 1.0 + e
-    out = np.where(z >= 0, 1.0 / d, e / d)
+    # 1/(1 + e) where z >= 0 and e/(1 + e) where z < 0: the numerator is max(e, [z >= 0]),
+    # which is 1 or e exactly (computed without a branch per entry, which is much faster).
+    out = np.maximum(e, z >= 0) / (1.0 + e)
     return _out(out, v)
 
 
