@@ -23,7 +23,7 @@ lab: $(STAMP)
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lectures/00_course_map.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
-	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15
 
 # The library's unit tests and the worked examples only: no notebook, grading, browser or build.
 test-fast: $(STAMP)
