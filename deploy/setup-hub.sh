@@ -182,9 +182,11 @@ chmod 700 "$COURSE_DIR"
 home=$(getent passwd "$FIRST_INSTRUCTOR" | cut -d: -f6)
 install -d -o "$FIRST_INSTRUCTOR" -g "$owner_group" -m 755 "$home/.jupyter"
 cat > "$home/.jupyter/nbgrader_config.py" <<EOF
-# Written by deploy/setup-hub.sh: this instructor's course folder (Formgrader finds it here).
+# Written by deploy/setup-hub.sh: this instructor's course folder (Formgrader finds it here), and
+# the course's own settings, which Formgrader (started in the home folder) would not read otherwise.
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = "$COURSE_DIR"
+load_subconfig("$COURSE_DIR/nbgrader_config.py")  # noqa: F821
 EOF
 chown "$FIRST_INSTRUCTOR:$owner_group" "$home/.jupyter/nbgrader_config.py"
 say "course folder $COURSE_DIR: owner $FIRST_INSTRUCTOR, mode 700 (students cannot read it)"
