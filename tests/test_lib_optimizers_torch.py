@@ -12,8 +12,9 @@ Hyperparameters are mapped as follows; every formula is the same up to rounding 
 * AdaGrad: eps = 1e-8 passed to torch (its default is 1e-10); lr_decay 0, accumulator 0.
 * RMSProp: α = ρ, ε added after the square root in both.
 * Adam: torch writes the same bias-corrected step as η/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + ε).
-* Weight decay: nnlib's optimizers have none (the L2 penalty belongs to the layers), so it is
-  not compared here.
+* Weight decay: nnlib's optimizers have none; the L2 penalty λ Σ W² belongs to the layers and
+  the model adds 2λW to the gradient, which is torch's coupled ``weight_decay`` = 2λ on the
+  weights only (a small network trained by both, ``test_training_a_small_network_...``).
 * Momentum after a change of learning rate differs on purpose (documented in
   nnlib.optimizers.Optimizer): nnlib's velocity keeps the old η, torch's buffer is rescaled by
   the new one; ``test_momentum_after_a_learning_rate_change_differs_as_documented`` pins that.
@@ -28,8 +29,11 @@ import pytest
 torch = pytest.importorskip(
     "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
                     "to compare the optimizers with it")
+F = torch.nn.functional
 
 from nnlib import optimizers as opt  # noqa: E402
+from nnlib.layers import Activation, Dense  # noqa: E402
+from nnlib.models import Sequential  # noqa: E402
 
 RTOL, ATOL = 1e-10, 1e-12
 STEPS = 6
@@ -147,3 +151,44 @@ def test_clip_by_norm_matches_torch_up_to_its_documented_epsilon(max_norm):
     clipped_norm = np.sqrt(sum(np.sum(c * c) for c in clipped))
     close(clipped_norm, min(norm, max_norm))
     assert (norm > max_norm) == (max_norm < 100)          # both branches are exercised
+
+
+NET_CASES = {  # name: (nnlib optimizer, torch optimizer class, torch keyword arguments)
+    "momentum": (lambda: opt.Momentum(lr=0.1, beta=0.9), torch.optim.SGD,
+                 {"lr": 0.1, "momentum": 0.9}),
+    "adam": (lambda: opt.Adam(lr=0.02), torch.optim.Adam, {"lr": 0.02}),
+}
+
+
+@pytest.mark.parametrize("name", NET_CASES)
+def test_training_a_small_network_with_l2_matches_torch_weight_decay(name):
+    """A 3-4-2 tanh network, MSE, full batch, one epoch per step, compared after every epoch.
+
+    nnlib's Dense(l2=λ) adds λ Σ W² to the loss, so 2λW to W's gradient and nothing to b's;
+    torch's (coupled) ``weight_decay`` adds wd · w to the gradient: wd = 2λ on the weights,
+    0 on the biases, as two parameter groups.
+    """
+    lam = 0.05
+    rng = np.random.default_rng(30)
+    X, Y = rng.standard_normal((10, 3)), rng.standard_normal((10, 2))
+    model = Sequential([Dense(4, input_dim=3, l2=lam, seed=0), Activation("tanh"),
+                        Dense(2, input_dim=4, l2=lam, seed=1)])
+    for layer in (model.layers[0], model.layers[2]):
+        layer.params["b"][...] = rng.normal(0, 0.5, layer.params["b"].shape)
+    make, torch_class, kwargs = NET_CASES[name]
+    model.compile(loss="mse", optimizer=make())
+    W1, b1, W2, b2 = (torch.tensor(layer.params[k].T if k == "W" else layer.params[k],
+                                   requires_grad=True)
+                      for layer in (model.layers[0], model.layers[2]) for k in ("W", "b"))
+    theirs = torch_class([{"params": [W1, W2], "weight_decay": 2 * lam},
+                          {"params": [b1, b2], "weight_decay": 0.0}], **kwargs)
+    tX, tY = torch.from_numpy(X), torch.from_numpy(Y)
+    for _ in range(STEPS):
+        model.fit(X, Y, epochs=1, batch_size=None, shuffle=False)
+        theirs.zero_grad()
+        out = F.linear(torch.tanh(F.linear(tX, W1, b1)), W2, b2)
+        F.mse_loss(out, tY).backward()
+        theirs.step()
+        for layer, (tW, tb) in ((model.layers[0], (W1, b1)), (model.layers[2], (W2, b2))):
+            close(layer.params["W"].T, tW)
+            close(layer.params["b"], tb)
