@@ -1,7 +1,8 @@
-"""The optimizers and gradient clipping against torch.optim, an independent reference, in
-float64: two parameter arrays of one quadratic loss, the same starting point, six steps, the
-parameters equal after every step. Each side takes its gradient at its own current parameters
-(numpy's closed form for nnlib, autograd for torch), so any drift would show and grow.
+"""The optimizers against torch.optim and gradient clipping (by norm and by value) against
+torch.nn.utils, an independent reference, in float64. The optimizers: two parameter arrays of
+one quadratic loss, the same starting point, six steps, the parameters equal after every step.
+Each side takes its gradient at its own current parameters (numpy's closed form for nnlib,
+autograd for torch), so any drift would show and grow.
 
 Hyperparameters are mapped as follows; every formula is the same up to rounding unless said:
 
@@ -192,3 +193,16 @@ def test_training_a_small_network_with_l2_matches_torch_weight_decay(name):
         for layer, (tW, tb) in ((model.layers[0], (W1, b1)), (model.layers[2], (W2, b2))):
             close(layer.params["W"].T, tW)
             close(layer.params["b"], tb)
+
+
+def test_clip_by_value_matches_torch():
+    rng = np.random.default_rng(40)
+    grads = [rng.normal(0, 2, (3, 4)), rng.normal(0, 2, 5)]
+    clipped = opt.clip_by_value(grads, 1.5)
+    tparams = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for t, g in zip(tparams, grads):
+        t.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_value_(tparams, 1.5)
+    for ours, g, t in zip(clipped, grads, tparams):
+        close(ours, t.grad)
+        assert np.abs(g).max() > 1.5                     # something was clipped
