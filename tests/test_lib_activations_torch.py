@@ -9,25 +9,13 @@ required to a relative 1e-10.
 """
 import numpy as np
 import pytest
+from _torch import RTOL, close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the activations with it")
+torch = torch_or_skip("the activations")
 F = torch.nn.functional
 
 from nnlib import activations as act  # noqa: E402
 from nnlib.layers import Activation, Softmax  # noqa: E402
-
-RTOL, ATOL = 1e-10, 1e-12
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def inputs():

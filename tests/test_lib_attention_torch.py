@@ -8,27 +8,15 @@ PyTorch is NOT a course dependency: these tests are skipped when it is not insta
 """
 import numpy as np
 import pytest
+from _torch import close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the attention layers with it")
+torch = torch_or_skip("the attention layers")
 F = torch.nn.functional
 
 from nnlib.layers import Embedding, LayerNorm, MultiHeadAttention, TransformerBlock  # noqa: E402
 from nnlib.layers.attention import (causal_mask, padding_mask, scaled_dot_product,  # noqa: E402
                                     scaled_dot_product_backward)
 from nnlib.layers.layernorm import layer_norm, layer_norm_backward  # noqa: E402
-
-RTOL, ATOL = 1e-10, 1e-12
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def test_layer_norm_matches_torch():

@@ -17,25 +17,14 @@ PyTorch is NOT a course dependency: these tests are skipped when it is not insta
 """
 import numpy as np
 import pytest
+from _torch import close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare batch normalization with it")
+torch = torch_or_skip("batch normalization")
 F = torch.nn.functional
 
 from nnlib.layers import BatchNorm  # noqa: E402
 
-RTOL, ATOL = 1e-10, 1e-12
 SHAPES = {"dense": (8, 5), "sequence": (4, 3, 5), "image": (3, 5, 4, 2)}
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def to_torch_layout(a):

@@ -14,25 +14,14 @@ PyTorch is NOT a course dependency: these tests are skipped when it is not insta
 """
 import numpy as np
 import pytest
+from _torch import close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the recurrent layers with it")
+torch = torch_or_skip("the recurrent layers")
 
 from nnlib.layers import LSTM, RNN, LSTMCell, RNNCell  # noqa: E402
 
-RTOL, ATOL = 1e-10, 1e-12
 N, T, D, H = 3, 6, 4, 5
 GATES = [1, 0, 2, 3]        # torch's block k is nnlib's block GATES[k]: (i, f, g, o) ← (f, i, g, o)
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def blocks_to_torch(a, gates):

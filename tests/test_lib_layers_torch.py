@@ -13,25 +13,13 @@ PyTorch is NOT a course dependency: these tests are skipped when it is not insta
 """
 import numpy as np
 import pytest
+from _torch import close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the layers with it")
+torch = torch_or_skip("the layers")
 F = torch.nn.functional
 
 from nnlib.layers import (AvgPool2D, Conv2D, Dense, Dropout, Flatten, LayerNorm,  # noqa: E402
                           MaxPool2D)
-
-RTOL, ATOL = 1e-10, 1e-12
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def run_both(layer, x, torch_fn, torch_params, seed=0):

@@ -18,26 +18,15 @@ installed (pip install torch==2.13.0 takes a CPU build). Agreement is required t
 """
 import numpy as np
 import pytest
+from _torch import close, leaf, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the losses with it")
+torch = torch_or_skip("the losses")
 F = torch.nn.functional
 
 from nnlib import losses  # noqa: E402
 
-RTOL, ATOL = 1e-10, 1e-12
 N, K = 6, 4
 WEIGHTS = {0: 0.5, 1: 3.0, 3: 2.0}                     # class 2 is missing: it weighs 1
-
-
-def leaf(a):
-    return torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def torch_loss_and_grad(fn, pred):

@@ -26,23 +26,16 @@ PyTorch is NOT a course dependency: these tests are skipped when it is not insta
 """
 import numpy as np
 import pytest
+from _torch import close, torch_or_skip
 
-torch = pytest.importorskip(
-    "torch", reason="PyTorch is optional and not installed; pip install torch==2.13.0 (CPU) "
-                    "to compare the optimizers with it")
+torch = torch_or_skip("the optimizers")
 F = torch.nn.functional
 
 from nnlib import optimizers as opt  # noqa: E402
 from nnlib.layers import Activation, Dense  # noqa: E402
 from nnlib.models import Sequential  # noqa: E402
 
-RTOL, ATOL = 1e-10, 1e-12
 STEPS = 6
-
-
-def close(ours, theirs):
-    theirs = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 class Quadratic:

@@ -29,7 +29,7 @@ FOLDERS = ["lectures", "exercises", "binder", "lib/nnlib", "lib/selfcheck"]
 #: as offline web pages (make html).
 TOOLS = ["lib/coursetools/__init__.py", "lib/coursetools/pytest_plugin.py",
          "lib/coursetools/execute.py", "lib/coursetools/testkernels.py", "lib/coursetools/html.py"]
-TEST_PATTERNS = ["test_lib_*.py", "test_worked_examples_*.py"]
+TEST_PATTERNS = ["test_lib_*.py", "test_worked_examples_*.py", "_torch.py"]
 
 
 def settings(root=course.ROOT):
