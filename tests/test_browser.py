@@ -48,13 +48,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _chromium import MISSING_CHROMIUM, find_chromium, launched, playwright_or_skip
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results" / "browser"
 COURSE_MAP = "lectures/00_course_map.ipynb"
 EXERCISE = "exercises/ex01_neurons/ex01_neurons.ipynb"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # Time limits, in seconds. They only catch hangs: a whole run takes 10-60 s, and a busy 2-core
 # machine must never reach them.
@@ -71,21 +70,9 @@ NO_TRACE_S = 45
 POLL_S = 0.5
 
 
-def find_chromium():
-    """Path of the system's Chromium, or None."""
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-CHROMIUM = find_chromium()
-if CHROMIUM is None:
-    pytest.skip("Chromium is not installed (looked for /usr/bin/chromium and `chromium` on PATH); "
-                "install it with `apt-get install chromium` to run the browser tests",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                               "(it is pinned in requirements.txt: run `make setup`)")
+if find_chromium() is None:
+    pytest.skip(MISSING_CHROMIUM, allow_module_level=True)
+sync_api = playwright_or_skip()
 
 
 # ----------------------------------------------------------------------------- the course on disk
@@ -289,13 +276,8 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                              headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched(sync_api) as chromium:
+        yield chromium
 
 
 @pytest.fixture

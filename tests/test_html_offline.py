@@ -21,7 +21,6 @@ The time limits only catch hangs: on the project's 2-core machine at a load aver
 export took about 40 s and one page 2-17 s (the whole file 3.5 min); each is minutes long.
 Needs Chromium from the system for the browser part (skipped with a message otherwise).
 """
-import os
 import re
 import shutil
 import socket
@@ -30,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
+from _chromium import MISSING_CHROMIUM, find_chromium, launched, playwright_or_skip
 
 from coursetools import html
 
@@ -195,13 +195,6 @@ def test_export_names_what_is_missing(tmp_path):
 
 # ------------------------------------------------------------------------------------ in Chromium
 
-def find_chromium():
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 def closed_port():
     """A local port nothing listens on (bound, then released): the proxy that refuses everything."""
     with socket.socket() as s:
@@ -211,27 +204,18 @@ def closed_port():
 
 @pytest.fixture(scope="module")
 def chromium():
-    path = find_chromium()
-    if path is None:
-        pytest.skip("Chromium is not installed (looked for /usr/bin/chromium and `chromium` on PATH); "
-                    "install it with `apt-get install chromium` to run the browser tests")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                                   "(it is pinned in requirements.txt: run `make setup`)")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-default-apps", "--disable-extensions",
-            # no network: no host name resolves (except localhost), and every proxied request
-            # goes to a local port where nothing listens
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-            f"--proxy-server=127.0.0.1:{closed_port()}"]
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=args, headless=True)
+    if find_chromium() is None:
+        pytest.skip(MISSING_CHROMIUM)
+    sync_api = playwright_or_skip()
+    offline = ["--disable-default-apps", "--disable-extensions",
+               # no network: no host name resolves (except localhost), and every proxied request
+               # goes to a local port where nothing listens
+               "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
+               f"--proxy-server=127.0.0.1:{closed_port()}"]
+    with launched(sync_api, offline) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(PAGE_S * 1000)
-        try:
-            yield context
-        finally:
-            browser.close()
+        yield context
 
 
 # What one page shows once MathJax is done (run in the page).

@@ -40,13 +40,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from _chromium import find_chromium, launched, playwright_or_skip
 
 from coursetools import course
 
@@ -56,8 +56,6 @@ NB = f"{A}.ipynb"
 COURSE_ID = "nn-from-scratch"
 PREFIX = Path(os.environ.get("HUB_TEST_PREFIX", "/var/tmp/nn-from-scratch-hub-test"))
 RESULTS = REPO / "results" / "hub"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 # Time limits, in seconds: they only catch hangs (a busy 2-core machine must never reach them).
 SETUP_S = 3600        # building the environment from nothing (10 min measured under load)
@@ -92,18 +90,16 @@ def _missing():
                 "python3-venv): the shared environment must be usable by every user")
     if not shutil.which("bwrap"):
         return "bubblewrap is not installed (apt-get install bubblewrap): grading needs its sandbox"
-    if not os.access("/usr/bin/chromium", os.X_OK) and not shutil.which("chromium"):
+    if find_chromium() is None:
         return "Chromium is not installed (apt-get install chromium)"
     return None
 
 
 if _missing():
     pytest.skip(_missing(), allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
-                               "(it is pinned in requirements.txt: run `make setup`)")
+sync_api = playwright_or_skip()
 requests = pytest.importorskip("requests", reason="requests is not installed")
 websocket = pytest.importorskip("tornado.websocket", reason="tornado is not installed")
-CHROMIUM = "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which("chromium")
 
 
 def free_port():
@@ -404,13 +400,8 @@ def hub():
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                              headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched(sync_api) as chromium:
+        yield chromium
 
 
 def submissions():

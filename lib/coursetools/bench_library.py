@@ -221,17 +221,7 @@ def torch_step(D, H, K, X, y):
     torch.manual_seed(0)
     dt = torch.float32 if X.dtype == np.float32 else torch.float64
     net = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, K)).to(dt)
-    opt = torch.optim.SGD(net.parameters(), lr=LR)
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(net(Xt), yt)
-        loss.backward()
-        opt.step()
-        return float(loss.detach())
-    return step
+    return _torch_classifier_step(net, X, y, torch)
 
 
 def matmul_only(D, H, K, X):
