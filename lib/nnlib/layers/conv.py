@@ -1,8 +1,9 @@
 """Convolution, pooling and flattening for images of shape (N, C, H, W) (lecture 19).
 
-The convolution is computed the im2col way: every receptive field (a C×k×k patch) becomes one
-row of a matrix, so the whole layer is a single matrix product. Loops run only over the k×k
-kernel offsets (in the backward pass), never over examples or output pixels.
+The convolution is computed the im2col way: every receptive field (a C×k×k patch) of an image
+becomes one column of a matrix, so the layer is one matrix product per image, done by a single
+batched ``@``. Loops run only over the k×k kernel offsets, never over examples or output pixels.
+Everything stays in the (N, channels, H, W) layout, so no layer has to transpose its input.
 """
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ def _out_size(size, k, stride, pad):
 
 
 def im2col(x, kh, kw, stride=1, padding=0):
-    """Receptive fields as rows (lecture 19).
+    """Receptive fields as columns, one matrix per image (lecture 19).
 
-    Shapes: x (N, C, H, W) → cols (N·Ho·Wo, C·kh·kw), with Ho = (H + 2p − kh)//s + 1 (and Wo
-    alike); row n·Ho·Wo + i·Wo + j holds the patch whose top-left corner is (i·s, j·s) of the
-    zero-padded image n, flattened in (C, kh, kw) order. Filled by one strided copy per kernel
-    offset (u, v): column block (·, u, v) is x_pad[:, :, u::s, v::s] (kh·kw copies in all).
+    Shapes: x (N, C, H, W) → cols (N, C·kh·kw, Ho·Wo), with Ho = (H + 2p − kh)//s + 1 (and Wo
+    alike). Column i·Wo + j of cols[n] holds the patch whose top-left corner is (i·s, j·s) in
+    the zero-padded image n, flattened in (C, kh, kw) order, so that
+    conv(x)[n] = W_flat @ cols[n] with W_flat = W.reshape(F, C·kh·kw).
+    Filled by one strided copy per kernel offset (u, v): row block (·, u, v) of cols is
+    x_pad[:, :, u::s, v::s] (kh·kw copies in all).
     """
     N, C, H, W = x.shape
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
@@ -42,28 +45,26 @@ def im2col(x, kh, kw, stride=1, padding=0):
         xp[:, :, padding:padding + H, padding:padding + W] = x
     else:
         xp = x
-    xt = xp.transpose(0, 2, 3, 1)                                    # (N, Hp, Wp, C) view
-    cols = np.empty((N, Ho, Wo, C, kh, kw), dtype=x.dtype)
+    cols = np.empty((N, C, kh, kw, Ho, Wo), dtype=x.dtype)
     for u in range(kh):
         for v in range(kw):
-            cols[:, :, :, :, u, v] = xt[:, u:u + stride * Ho:stride, v:v + stride * Wo:stride]
-    return cols.reshape(N * Ho * Wo, C * kh * kw)
+            cols[:, :, u, v] = xp[:, :, u:u + stride * Ho:stride, v:v + stride * Wo:stride]
+    return cols.reshape(N, C * kh * kw, Ho * Wo)
 
 
 def col2im(cols, x_shape, kh, kw, stride=1, padding=0):
-    """Adjoint of ``im2col`` (lecture 19): add every row back onto the patch it came from.
+    """Adjoint of ``im2col`` (lecture 19): add every column back onto the patch it came from.
 
-    Shapes: cols (N·Ho·Wo, C·kh·kw) → (N, C, H, W). Overlapping patches add up, which is
+    Shapes: cols (N, C·kh·kw, Ho·Wo) → (N, C, H, W). Overlapping patches add up, which is
     exactly what the gradient of a convolution needs. Loops over the kh·kw offsets only.
     """
     N, C, H, W = x_shape
-    Hp, Wp = H + 2 * padding, W + 2 * padding
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
-    c = cols.reshape(N, Ho, Wo, C, kh, kw).transpose(0, 3, 4, 5, 1, 2)   # (N, C, kh, kw, Ho, Wo)
-    xp = np.zeros((N, C, Hp, Wp), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            xp[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += c[:, :, i, j]
+    c = cols.reshape(N, C, kh, kw, Ho, Wo)
+    xp = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            xp[:, :, u:u + stride * Ho:stride, v:v + stride * Wo:stride] += c[:, :, u, v]
     if padding:
         xp = xp[:, :, padding:padding + H, padding:padding + W]
     return xp
@@ -75,8 +76,10 @@ class Conv2D(Layer):
     out[n, f, i, j] = b_f + Σ_{c, u, v} W[f, c, u, v] · x_pad[n, c, i·s + u, j·s + v]
 
     Shapes: x (N, C, H, W) → out (N, filters, Ho, Wo), Ho = (H + 2·padding − kh)//stride + 1;
-    W (filters, C, kh, kw), b (filters,). Backward with G = dL/d(out) flattened to rows
-    (N·Ho·Wo, filters): dW = Gᵀ cols, db = Σ G, dx = col2im(G W_flat).
+    W (filters, C, kh, kw), b (filters,). With cols = im2col(x) (N, C·kh·kw, Ho·Wo) and
+    W_flat = W.reshape(filters, C·kh·kw) the forward pass is out[n] = W_flat cols[n] + b, one
+    matrix product per image. Backward, with G[n] = dL/d(out)[n] as a (filters, Ho·Wo) matrix:
+    dW = Σ_n G[n] cols[n]ᵀ, db = Σ_{n, pixels} G, dx = col2im(W_flatᵀ G[n] for every n).
     ``padding`` is the number of zero rows/columns added on each side; ``l2`` penalises W.
     """
 
@@ -121,7 +124,7 @@ class Conv2D(Layer):
         return (self.filters, Ho, Wo)
 
     def forward(self, x, training=True):
-        """out = conv(x, W) + b via one matrix product on the im2col matrix."""
+        """out[n] = W_flat @ im2col(x)[n] + b for every image n, in one batched product."""
         if x.ndim != 4:
             raise ValueError(f"Conv2D expects images (N, C, H, W), got shape {x.shape}")
         if not self.built:
@@ -129,22 +132,29 @@ class Conv2D(Layer):
         N = x.shape[0]
         _, Ho, Wo = self.compute_output_shape(x.shape[1:])
         kh, kw = self.kernel_size
-        cols = im2col(x, kh, kw, self.stride, self.padding)
-        Wf = self.params["W"].reshape(self.filters, -1)
-        out = cols @ Wf.T
-        out += self.params["b"]
+        cols = im2col(x, kh, kw, self.stride, self.padding)      # (N, C·kh·kw, Ho·Wo)
+        out = self.params["W"].reshape(self.filters, -1) @ cols  # (N, F, Ho·Wo), no transpose
+        out += self.params["b"][:, None]
         self._cache = (x.shape, cols)
-        return out.reshape(N, Ho, Wo, self.filters).transpose(0, 3, 1, 2)
+        return out.reshape(N, self.filters, Ho, Wo)
 
-    def backward(self, grad_out):
-        """dW = Gᵀ cols, db = Σ G, dx = col2im(G W_flat)."""
+    def backward(self, grad_out, input_grad=True):
+        """dW = Σ_n G[n] cols[n]ᵀ, db = Σ G, and dx = col2im(W_flatᵀ G) unless not wanted.
+
+        Shapes: grad_out (N, filters, Ho, Wo) → dx (N, C, H, W). Fills ``grads["W"]`` and
+        ``grads["b"]``. With ``input_grad=False`` (the caller has no use for dL/dx, e.g. the
+        layer reads the model's input) the col2im step is skipped and None is returned.
+        """
         x_shape, cols = self._cache
-        G = grad_out.transpose(0, 2, 3, 1).reshape(-1, self.filters)
-        self.grads["W"] = (G.T @ cols).reshape(self.params["W"].shape)
-        self.grads["b"] = G.sum(axis=0)
-        dcols = G @ self.params["W"].reshape(self.filters, -1)
+        N = grad_out.shape[0]
+        G = grad_out.reshape(N, self.filters, -1)                # (N, F, Ho·Wo)
+        W_flat = self.params["W"].reshape(self.filters, -1)      # (F, C·kh·kw)
+        self.grads["W"] = (G @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(self.params["W"].shape)
+        self.grads["b"] = G.sum(axis=(0, 2))
+        if not input_grad:
+            return None
         kh, kw = self.kernel_size
-        return col2im(dcols, x_shape, kh, kw, self.stride, self.padding)
+        return col2im(W_flat.T @ G, x_shape, kh, kw, self.stride, self.padding)
 
 
 class _Pool2D(Layer):
