@@ -214,3 +214,49 @@ def test_get():
         losses.get("hinge")
     with pytest.raises(TypeError):
         losses.get(3)
+
+
+@pytest.mark.parametrize("name", sorted(losses.NAMES))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_value_and_grad_is_the_checked_pair_in_one_pass_and_keeps_the_dtype(name, dtype):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((5, 3)).astype(dtype)
+    if "categorical" in name or name == "softmax_cross_entropy":
+        y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 5)]
+        pred = z if "logits" in losses.get(name).loss.__name__ else \
+            (np.exp(z) / np.exp(z).sum(1, keepdims=True)).astype(dtype)
+    elif "binary" in name:
+        y = rng.integers(0, 2, (5, 3)).astype(dtype)
+        pred = z if "logits" in losses.get(name).loss.__name__ else (1 / (1 + np.exp(-z)))
+    else:
+        y, pred = rng.standard_normal((5, 3)).astype(dtype), z
+    fn, fused = losses.value_and_grad(name)
+    loss, grad = fn(pred, y)
+    pair = losses.get(name)
+    assert not fused
+    assert loss == pair.loss(pred, y)
+    np.testing.assert_array_equal(grad, pair.grad(pred, y))
+    assert grad.dtype == dtype
+
+
+def test_value_and_grad_through_an_output_layer_gives_p_minus_y_for_labels_and_one_hot():
+    rng = np.random.default_rng(4)
+    z = rng.standard_normal((4, 3))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    labels = np.array([0, 2, 1, 2])
+    fn, fused = losses.value_and_grad("sparse_categorical_crossentropy", "softmax")
+    assert fused
+    for y in (labels, np.eye(3)[labels]):
+        loss, grad = fn(p, y)
+        assert loss == pytest.approx(losses.categorical_cross_entropy(p, labels), rel=1e-15)
+        np.testing.assert_allclose(grad, (p - np.eye(3)[labels]) / 4, rtol=1e-15, atol=1e-17)
+    s = 1 / (1 + np.exp(-z))
+    b = (z > 0).astype(float)
+    fn, fused = losses.value_and_grad("binary_crossentropy", "sigmoid")
+    loss, grad = fn(s, b)
+    assert fused and loss == pytest.approx(losses.binary_cross_entropy(s, b), rel=1e-15)
+    np.testing.assert_allclose(grad, losses.binary_cross_entropy_with_logits_grad(z, b),
+                               rtol=1e-12)
+    assert losses.value_and_grad("mse", "softmax") == (losses.value_and_grad("mse")[0], False)
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        losses.value_and_grad("hinge")

@@ -20,10 +20,11 @@ __all__ = [
     "sigmoid", "sigmoid_derivative",
     "tanh", "tanh_derivative",
     "relu", "relu_derivative",
+    "sigmoid_derivative_from_output", "tanh_derivative_from_output", "relu_derivative_from_output",
     "leaky_relu", "leaky_relu_derivative",
     "softmax", "softmax_backward",
     "stochastic_probability", "stochastic",
-    "get", "NAMES",
+    "get", "NAMES", "DERIVATIVES_FROM_OUTPUT",
 ]
 
 
@@ -88,7 +89,7 @@ def piecewise_linear(v):
 def piecewise_linear_derivative(v):
     """dψ/dv of the piecewise-linear unit: 1 on (−½, ½), 0 outside. Shapes: any → same."""
     v = _float(v)
-    return _out(((v > -0.5) & (v < 0.5)).astype(float), v)
+    return _out(((v > -0.5) & (v < 0.5)).astype(v.dtype), v)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -116,7 +117,15 @@ def sigmoid_derivative(v, a=1.0):
     The largest value is a/4, at v = 0.
     """
     s = np.asarray(sigmoid(v, a))
-    return _out(a * s * (1.0 - s), v)
+    return _out(a * sigmoid_derivative_from_output(s), v)
+
+
+def sigmoid_derivative_from_output(y):
+    """The sigmoid's slope written through its output y = σ(v): σ'(v) = y (1 − y). Shapes: any.
+
+    A layer that kept its output computes its backward pass from it without another exp.
+    """
+    return y * (1 - y)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -132,8 +141,12 @@ def tanh(v):
 
 def tanh_derivative(v):
     """dψ/dv of tanh: 1 − tanh²(v). Shapes: any → same; largest value 1 at v = 0."""
-    t = np.tanh(_float(v))
-    return _out(1.0 - t * t, v)
+    return _out(tanh_derivative_from_output(np.tanh(_float(v))), v)
+
+
+def tanh_derivative_from_output(y):
+    """tanh's slope written through its output y = tanh(v): 1 − y². Shapes: any → same."""
+    return 1 - y * y
 
 
 # ----------------------------------------------------------------------------------------------
@@ -148,7 +161,16 @@ def relu(v):
 def relu_derivative(v):
     """dψ/dv of ReLU: 1 for v > 0, 0 for v ≤ 0 (the value at 0 is taken as 0). Shapes: any → same."""
     v = _float(v)
-    return _out((v > 0).astype(float), v)
+    return _out((v > 0).astype(v.dtype), v)
+
+
+def relu_derivative_from_output(y):
+    """ReLU's slope read off its output y = max(0, v): the mask y > 0 (True = 1). Shapes: any.
+
+    y > 0 exactly where v > 0, so this is ``relu_derivative`` without keeping v; as booleans it
+    multiplies a gradient without a float copy of the mask.
+    """
+    return y > 0
 
 
 def leaky_relu(v, alpha=0.01):
@@ -160,7 +182,7 @@ def leaky_relu(v, alpha=0.01):
 def leaky_relu_derivative(v, alpha=0.01):
     """dψ/dv of leaky ReLU: 1 for v > 0, α otherwise. Shapes: any → same."""
     v = _float(v)
-    return _out(np.where(v > 0, 1.0, alpha), v)
+    return _out(np.where(v > 0, 1.0, alpha).astype(v.dtype), v)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,7 +195,7 @@ def softmax(v, axis=-1):
     summing to 1. Subtracting the maximum first changes nothing mathematically (it cancels) but
     keeps every exponent ≤ 0, so exp never overflows, even for v = [1000, 1001].
     """
-    v = np.asarray(v, dtype=float)
+    v = _float(v)                                # float32 stays float32
     if v.ndim == 0:
         raise ValueError("softmax needs at least one axis of scores, got a scalar")
     z = v - v.max(axis=axis, keepdims=True)
@@ -187,8 +209,7 @@ def softmax_backward(p, grad_p, axis=-1):
     Formula: dL/dv_i = p_i · (g_i − Σ_j g_j p_j)  (the Jacobian diag(p) − p pᵀ applied to g).
     Shapes: ``p`` and ``grad_p`` both (..., K) → (..., K).
     """
-    p = np.asarray(p, dtype=float)
-    grad_p = np.asarray(grad_p, dtype=float)
+    p, grad_p = _float(p), _float(grad_p)
     if p.shape != grad_p.shape:
         raise ValueError(f"softmax_backward: p has shape {p.shape} but grad_p has shape {grad_p.shape}")
     return p * (grad_p - (grad_p * p).sum(axis=axis, keepdims=True))
@@ -237,6 +258,11 @@ _TABLE = {
     "leaky_relu": (leaky_relu, leaky_relu_derivative),
 }
 NAMES = tuple(_TABLE) + ("softmax",)
+
+#: ψ' through the output y = ψ(v), where that is possible: what a layer that kept y needs.
+DERIVATIVES_FROM_OUTPUT = {"sigmoid": sigmoid_derivative_from_output,
+                           "tanh": tanh_derivative_from_output,
+                           "relu": relu_derivative_from_output}
 
 
 def get(name):

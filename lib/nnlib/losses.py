@@ -28,7 +28,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
     "categorical_cross_entropy", "categorical_cross_entropy_grad",
     "categorical_cross_entropy_from_logits", "categorical_cross_entropy_from_logits_grad",
-    "softmax_cross_entropy", "get", "LossPair", "NAMES",
+    "softmax_cross_entropy", "get", "value_and_grad", "LossPair", "NAMES",
 ]
 
 
@@ -143,157 +143,100 @@ def _categorical_targets(p, y, fn, pred_name):
 
 
 # ----------------------------------------------------------------------------------------------
-# Regression losses
+# The formulas, each written once (on arrays already checked)
+#
+# Every kernel returns (loss, dL/d y_pred) in one pass. The public functions below check their
+# inputs and call these; a model checks its data once when they enter it and then calls the
+# kernels directly through ``value_and_grad``. Categorical targets ``y`` are integer labels (N,)
+# or one-hot/soft rows (N, K); ``c`` holds the class weights per example (N,) for categorical
+# losses and per entry (the shape of y) for binary ones, or None.
 # ----------------------------------------------------------------------------------------------
-def mse(y_pred, y_true):
-    """Mean squared error (lecture 09): L = (1/M) Σ (ŷ − y)², the mean over all M entries.
-
-    Shapes: ``y_pred`` and ``y_true`` the same shape → float.
-    """
-    y_pred, y_true = _pair(y_pred, y_true, "mse")
-    return float(np.mean((y_pred - y_true) ** 2))
+def _mse(y_pred, y, c=None):
+    """L = (1/M) Σ (ŷ − y)² over all M entries; dL/dŷ = 2 (ŷ − y) / M."""
+    d = y_pred - y
+    return float(np.mean(d * d)), 2.0 * d / max(d.size, 1)
 
 
-def mse_grad(y_pred, y_true):
-    """Gradient of ``mse``: dL/dŷ = 2 (ŷ − y) / M. Shapes: as ``y_pred``.
-
-    Lecture 09.
-    """
-    y_pred, y_true = _pair(y_pred, y_true, "mse_grad")
-    return 2.0 * (y_pred - y_true) / max(y_pred.size, 1)
+def _sse(y_pred, y, c=None):
+    """E = ½ Σ (ŷ − y)²; dE/dŷ = ŷ − y."""
+    d = y_pred - y
+    return float(0.5 * np.sum(d * d)), d
 
 
-def sum_squared_error(y_pred, y_true):
-    """Sum-of-squares error of the delta rule and of backprop (lectures 05, 11): E = ½ Σ (ŷ − y)².
-
-    Summed, not averaged, over every entry; the ½ makes the gradient plain ŷ − y.
-    Shapes: same shape → float.
-    """
-    y_pred, y_true = _pair(y_pred, y_true, "sum_squared_error")
-    return float(0.5 * np.sum((y_pred - y_true) ** 2))
-
-
-def sum_squared_error_grad(y_pred, y_true):
-    """Gradient of ``sum_squared_error``: dE/dŷ = ŷ − y (= −e with e = d − y). Shapes: as y_pred.
-
-    Lecture 05 and 11.
-    """
-    y_pred, y_true = _pair(y_pred, y_true, "sum_squared_error_grad")
-    return y_pred - y_true
-
-
-# ----------------------------------------------------------------------------------------------
-# Binary cross-entropy
-# ----------------------------------------------------------------------------------------------
-def binary_cross_entropy(p, y, class_weight=None, eps=None):
-    """Binary cross-entropy of predicted probabilities (lecture 09):
-
-        L = −(1/N) Σ_i Σ_j c_ij [y_ij log p_ij + (1 − y_ij) log(1 − p_ij)]
-
-    the negative log-likelihood of Bernoulli targets. Shapes: ``p`` (N,), (N, 1) or (N, K) for K
-    independent yes/no outputs (multi-label), ``y`` the same shape (or (N,) with p (N, 1)), values
-    in [0, 1] → float. p is first clipped to [eps, 1 − eps] (eps = 1e-12 in float64, 1e-7 in
-    float32) so that a confident wrong answer costs a large finite loss instead of log 0 = −∞.
-    """
-    fn = "binary_cross_entropy"
-    p, y = _binary_targets(p, y, fn, "p")
-    _in_unit_interval(p, "the probabilities p", fn)
+def _bce(p, y, c=None, eps=None):
+    """L = −(1/N) Σ c [y log q + (1 − y) log(1 − q)], q = p clipped to [eps, 1 − eps];
+    dL/dp = (c/N) (q − y) / (q (1 − q))."""
     e = _eps(p.dtype, eps)
     q = np.clip(p, e, 1 - e)
     loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
-    c = _binary_weights(y, class_weight, fn)
-    if c is not None:
-        loss = c * loss
-    return float(np.sum(loss) / _n_examples(p))
-
-
-def binary_cross_entropy_grad(p, y, class_weight=None, eps=None):
-    """Gradient of ``binary_cross_entropy`` w.r.t. p: (c/N) · (p − y) / (p (1 − p)).
-
-    Evaluated at the clipped p. Shapes: as ``p``.
-
-    Lecture 09.
-    """
-    fn = "binary_cross_entropy_grad"
-    p, y = _binary_targets(p, y, fn, "p")
-    _in_unit_interval(p, "the probabilities p", fn)
-    e = _eps(p.dtype, eps)
-    q = np.clip(p, e, 1 - e)
     grad = (q - y) / (q * (1 - q)) / _n_examples(p)
-    c = _binary_weights(y, class_weight, fn)
-    return grad if c is None else c * grad
+    if c is not None:
+        loss, grad = c * loss, c * grad
+    return float(np.sum(loss) / _n_examples(p)), grad
 
 
-def binary_cross_entropy_with_logits(z, y, class_weight=None):
-    """Binary cross-entropy computed from logits z (p = σ(z)), stably (lectures 09, 10).
-
-    Per entry: −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + exp(−|z|)),
-    a form in which exp never overflows and log never sees 0. Then weighted and averaged as in
-    ``binary_cross_entropy``. Shapes: ``z`` (N,), (N, 1) or (N, K); ``y`` the same → float.
-    """
-    fn = "binary_cross_entropy_with_logits"
-    z, y = _binary_targets(z, y, fn, "z")
+def _bce_logits(z, y, c=None):
+    """L = (1/N) Σ c [max(z, 0) − z y + log(1 + exp(−|z|))] (= the BCE of σ(z), without overflow);
+    dL/dz = (c/N) (σ(z) − y)."""
     loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    c = _binary_weights(y, class_weight, fn)
-    if c is not None:
-        loss = c * loss
-    return float(np.sum(loss) / _n_examples(z))
-
-
-def binary_cross_entropy_with_logits_grad(z, y, class_weight=None):
-    """Gradient of ``binary_cross_entropy_with_logits`` w.r.t. z: (c/N) · (σ(z) − y).
-
-    The sigmoid's derivative cancels the cross-entropy's denominator, leaving prediction minus
-    target (lecture 10, logistic regression). Shapes: as ``z``.
-    """
-    fn = "binary_cross_entropy_with_logits_grad"
-    z, y = _binary_targets(z, y, fn, "z")
     grad = (sigmoid(z) - y) / _n_examples(z)
-    c = _binary_weights(y, class_weight, fn)
-    return grad if c is None else c * grad
-
-
-# ----------------------------------------------------------------------------------------------
-# Categorical cross-entropy
-# ----------------------------------------------------------------------------------------------
-def categorical_cross_entropy(p, y, class_weight=None, eps=None):
-    """Categorical cross-entropy of predicted class probabilities (lecture 09):
-
-        L = −(1/N) Σ_i c_i Σ_k y_ik log p_ik
-
-    Shapes: ``p`` (N, K) with rows summing to 1 (or one example (K,)); ``y`` one-hot (N, K)
-    (soft targets allowed) or integer labels (N,) in 0..K−1 (the "sparse" form) → float.
-    p is clipped to [eps, 1] first (eps as in ``binary_cross_entropy``). With one-hot y only
-    the true class counts: one example with p = [0.3, 0.1, 0.6] and y = 0 costs −log 0.3 ≈ 1.204.
-    """
-    fn = "categorical_cross_entropy"
-    p2, Y, _ = _categorical_targets(p, y, fn, "p")
-    _in_unit_interval(p2, "the probabilities p", fn)
-    q = np.clip(p2, _eps(p2.dtype, eps), 1)
-    per_example = -np.sum(Y * np.log(q), axis=1)
-    c = _example_weights(Y, class_weight, fn)
     if c is not None:
-        per_example = c * per_example
-    return float(np.mean(per_example))
+        loss, grad = c * loss, c * grad
+    return float(np.sum(loss) / _n_examples(z)), grad
 
 
-def categorical_cross_entropy_grad(p, y, class_weight=None, eps=None):
-    """Gradient of ``categorical_cross_entropy`` w.r.t. p: −(c_i/N) · y_ik / p_ik (clipped p).
+def _bce_through_sigmoid(p, y, c=None):
+    """For p = σ(z), the output of a sigmoid: the loss of ``_bce`` and dL/dz = (p − y)/N.
 
-    Shapes: as ``p``. Chained through ``activations.softmax_backward`` it gives (p − y)/N, the
-    same as ``softmax_cross_entropy`` computes directly.
+    The sigmoid's slope p (1 − p) cancels the denominator of dL/dp (lecture 10), so the model
+    skips the sigmoid's backward pass. The gradient uses p itself, never the clipped q."""
+    loss, _ = _bce(p, y, c)
+    grad = (p - y) / _n_examples(p)
+    return loss, grad if c is None else c * grad
 
-    Lecture 09.
-    """
-    fn = "categorical_cross_entropy_grad"
-    p2, Y, squeeze = _categorical_targets(p, y, fn, "p")
-    _in_unit_interval(p2, "the probabilities p", fn)
-    q = np.clip(p2, _eps(p2.dtype, eps), 1)
-    grad = -Y / q / p2.shape[0]
-    c = _example_weights(Y, class_weight, fn)
+
+def _true_class(a, y):
+    """Σ_k y_ik a_ik per example: a[i, y_i] for labels y (N,), the weighted row sum for rows (N, K)."""
+    if y.ndim == 1:
+        return a[np.arange(len(y)), y]
+    return np.sum(y * a, axis=1)
+
+
+def _minus_targets(p, y):
+    """p − y as a new array, for labels (N,) (subtract 1 at each label) or rows (N, K)."""
+    if y.ndim == 1:
+        g = p.copy()
+        g[np.arange(len(y)), y] -= 1
+        return g
+    return p - y
+
+
+def _cce(p, y, c=None, eps=None):
+    """L = −(1/N) Σ_i c_i Σ_k y_ik log q_ik, q = p clipped below at eps;
+    dL/dp_ik = −(c_i/N) y_ik / q_ik."""
+    q = np.maximum(p, _eps(p.dtype, eps))
+    per_example = -_true_class(np.log(q), y)
+    if y.ndim == 1:
+        grad = np.zeros_like(p)
+        rows = np.arange(len(y))
+        grad[rows, y] = -1 / q[rows, y]
+    else:
+        grad = -y / q
+    grad /= p.shape[0]
     if c is not None:
-        grad = c[:, None] * grad
-    return grad.reshape(-1) if squeeze else grad
+        per_example, grad = c * per_example, c[:, None] * grad
+    return float(np.mean(per_example)), grad
+
+
+def _cce_through_softmax(p, y, c=None):
+    """For p = softmax(z), the output of a softmax: the loss of ``_cce`` and dL/dz = (p − y)/N.
+
+    The softmax's Jacobian turns −y/p into p − y (lecture 11), so the model skips the softmax's
+    backward pass. The gradient uses p itself, never the clipped q (one-hot targets)."""
+    loss, _ = _cce(p, y, c)
+    grad = _minus_targets(p, y)
+    grad /= p.shape[0]
+    return loss, grad if c is None else c[:, None] * grad
 
 
 def _log_softmax(z):
@@ -309,6 +252,149 @@ def _log_softmax(z):
     return shifted - np.log1p(e.sum(axis=1, keepdims=True))
 
 
+def _cce_logits(z, y, c=None):
+    """L = −(1/N) Σ_i c_i Σ_k y_ik log softmax(z_i)_k (log-sum-exp, never log 0);
+    dL/dz_i = (c_i/N) (p_i Σ_k y_ik − y_i), p = softmax(z): (p − y)/N for one-hot targets."""
+    per_example = -_true_class(_log_softmax(z), y)
+    p = softmax(z, axis=1)
+    grad = _minus_targets(p, y) if y.ndim == 1 else p * y.sum(axis=1, keepdims=True) - y
+    grad /= z.shape[0]
+    if c is not None:
+        per_example, grad = c * per_example, c[:, None] * grad
+    return float(np.mean(per_example)), grad
+
+
+# ----------------------------------------------------------------------------------------------
+# Regression losses
+# ----------------------------------------------------------------------------------------------
+def mse(y_pred, y_true):
+    """Mean squared error (lecture 09): L = (1/M) Σ (ŷ − y)², the mean over all M entries.
+
+    Shapes: ``y_pred`` and ``y_true`` the same shape → float.
+    """
+    return _mse(*_pair(y_pred, y_true, "mse"))[0]
+
+
+def mse_grad(y_pred, y_true):
+    """Gradient of ``mse``: dL/dŷ = 2 (ŷ − y) / M. Shapes: as ``y_pred``.
+
+    Lecture 09.
+    """
+    return _mse(*_pair(y_pred, y_true, "mse_grad"))[1]
+
+
+def sum_squared_error(y_pred, y_true):
+    """Sum-of-squares error of the delta rule and of backprop (lectures 05, 11): E = ½ Σ (ŷ − y)².
+
+    Summed, not averaged, over every entry; the ½ makes the gradient plain ŷ − y.
+    Shapes: same shape → float.
+    """
+    return _sse(*_pair(y_pred, y_true, "sum_squared_error"))[0]
+
+
+def sum_squared_error_grad(y_pred, y_true):
+    """Gradient of ``sum_squared_error``: dE/dŷ = ŷ − y (= −e with e = d − y). Shapes: as y_pred.
+
+    Lecture 05 and 11.
+    """
+    return _sse(*_pair(y_pred, y_true, "sum_squared_error_grad"))[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Binary cross-entropy
+# ----------------------------------------------------------------------------------------------
+def _checked_binary(p, y, class_weight, fn, pred_name, probabilities):
+    p, y = _binary_targets(p, y, fn, pred_name)
+    if probabilities:
+        _in_unit_interval(p, "the probabilities p", fn)
+    return p, y, _binary_weights(y, class_weight, fn)
+
+
+def binary_cross_entropy(p, y, class_weight=None, eps=None):
+    """Binary cross-entropy of predicted probabilities (lecture 09):
+
+        L = −(1/N) Σ_i Σ_j c_ij [y_ij log p_ij + (1 − y_ij) log(1 − p_ij)]
+
+    the negative log-likelihood of Bernoulli targets. Shapes: ``p`` (N,), (N, 1) or (N, K) for K
+    independent yes/no outputs (multi-label), ``y`` the same shape (or (N,) with p (N, 1)), values
+    in [0, 1] → float. p is first clipped to [eps, 1 − eps] (eps = 1e-12 in float64, 1e-7 in
+    float32) so that a confident wrong answer costs a large finite loss instead of log 0 = −∞.
+    """
+    p, y, c = _checked_binary(p, y, class_weight, "binary_cross_entropy", "p", True)
+    return _bce(p, y, c, eps)[0]
+
+
+def binary_cross_entropy_grad(p, y, class_weight=None, eps=None):
+    """Gradient of ``binary_cross_entropy`` w.r.t. p: (c/N) · (p − y) / (p (1 − p)).
+
+    Evaluated at the clipped p. Shapes: as ``p``.
+
+    Lecture 09.
+    """
+    p, y, c = _checked_binary(p, y, class_weight, "binary_cross_entropy_grad", "p", True)
+    return _bce(p, y, c, eps)[1]
+
+
+def binary_cross_entropy_with_logits(z, y, class_weight=None):
+    """Binary cross-entropy computed from logits z (p = σ(z)), stably (lectures 09, 10).
+
+    Per entry: −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z·y + log(1 + exp(−|z|)),
+    a form in which exp never overflows and log never sees 0. Then weighted and averaged as in
+    ``binary_cross_entropy``. Shapes: ``z`` (N,), (N, 1) or (N, K); ``y`` the same → float.
+    """
+    z, y, c = _checked_binary(z, y, class_weight, "binary_cross_entropy_with_logits", "z", False)
+    return _bce_logits(z, y, c)[0]
+
+
+def binary_cross_entropy_with_logits_grad(z, y, class_weight=None):
+    """Gradient of ``binary_cross_entropy_with_logits`` w.r.t. z: (c/N) · (σ(z) − y).
+
+    The sigmoid's derivative cancels the cross-entropy's denominator, leaving prediction minus
+    target (lecture 10, logistic regression). Shapes: as ``z``.
+    """
+    z, y, c = _checked_binary(z, y, class_weight, "binary_cross_entropy_with_logits_grad", "z",
+                              False)
+    return _bce_logits(z, y, c)[1]
+
+
+# ----------------------------------------------------------------------------------------------
+# Categorical cross-entropy
+# ----------------------------------------------------------------------------------------------
+def _checked_categorical(p, y, class_weight, fn, pred_name, probabilities):
+    p2, Y, squeeze = _categorical_targets(p, y, fn, pred_name)
+    if probabilities:
+        _in_unit_interval(p2, "the probabilities p", fn)
+    return p2, Y, _example_weights(Y, class_weight, fn), squeeze
+
+
+def categorical_cross_entropy(p, y, class_weight=None, eps=None):
+    """Categorical cross-entropy of predicted class probabilities (lecture 09):
+
+        L = −(1/N) Σ_i c_i Σ_k y_ik log p_ik
+
+    Shapes: ``p`` (N, K) with rows summing to 1 (or one example (K,)); ``y`` one-hot (N, K)
+    (soft targets allowed) or integer labels (N,) in 0..K−1 (the "sparse" form) → float.
+    p is clipped below at eps first (eps as in ``binary_cross_entropy``). With one-hot y only
+    the true class counts: one example with p = [0.3, 0.1, 0.6] and y = 0 costs −log 0.3 ≈ 1.204.
+    """
+    p2, Y, c, _ = _checked_categorical(p, y, class_weight, "categorical_cross_entropy", "p", True)
+    return _cce(p2, Y, c, eps)[0]
+
+
+def categorical_cross_entropy_grad(p, y, class_weight=None, eps=None):
+    """Gradient of ``categorical_cross_entropy`` w.r.t. p: −(c_i/N) · y_ik / p_ik (clipped p).
+
+    Shapes: as ``p``. Chained through ``activations.softmax_backward`` it gives (p − y)/N, the
+    same as ``softmax_cross_entropy`` computes directly.
+
+    Lecture 09.
+    """
+    p2, Y, c, squeeze = _checked_categorical(p, y, class_weight,
+                                             "categorical_cross_entropy_grad", "p", True)
+    grad = _cce(p2, Y, c, eps)[1]
+    return grad.reshape(-1) if squeeze else grad
+
+
 def categorical_cross_entropy_from_logits(z, y, class_weight=None):
     """Categorical cross-entropy of softmax(z), computed stably by log-sum-exp (lectures 09, 11).
 
@@ -317,14 +403,9 @@ def categorical_cross_entropy_from_logits(z, y, class_weight=None):
     L = −(1/N) Σ_i c_i Σ_k y_ik log softmax(z_i)_k.
     Shapes: ``z`` (N, K) or (K,); ``y`` one-hot (N, K) or integer labels (N,) → float.
     """
-    fn = "categorical_cross_entropy_from_logits"
-    z2, Y, _ = _categorical_targets(z, y, fn, "z")
-    log_p = _log_softmax(z2)
-    per_example = -np.sum(Y * log_p, axis=1)
-    c = _example_weights(Y, class_weight, fn)
-    if c is not None:
-        per_example = c * per_example
-    return float(np.mean(per_example))
+    z2, Y, c, _ = _checked_categorical(z, y, class_weight,
+                                       "categorical_cross_entropy_from_logits", "z", False)
+    return _cce_logits(z2, Y, c)[0]
 
 
 def categorical_cross_entropy_from_logits_grad(z, y, class_weight=None):
@@ -333,13 +414,10 @@ def categorical_cross_entropy_from_logits_grad(z, y, class_weight=None):
     For one-hot targets (Σ_k y_ik = 1) this is the famous (p − y)/N with p = softmax(z)
     (lecture 11, notes 000: [0.2, 0.3, 0.5] − [0, 1, 0] = [0.2, −0.7, 0.5]). Shapes: as ``z``.
     """
-    fn = "categorical_cross_entropy_from_logits_grad"
-    z2, Y, squeeze = _categorical_targets(z, y, fn, "z")
-    p = softmax(z2, axis=1).astype(z2.dtype, copy=False)
-    grad = (p * Y.sum(axis=1, keepdims=True) - Y) / z2.shape[0]
-    c = _example_weights(Y, class_weight, fn)
-    if c is not None:
-        grad = c[:, None] * grad
+    z2, Y, c, squeeze = _checked_categorical(z, y, class_weight,
+                                             "categorical_cross_entropy_from_logits_grad", "z",
+                                             False)
+    grad = _cce_logits(z2, Y, c)[1]
     return grad.reshape(-1) if squeeze else grad
 
 
@@ -350,8 +428,10 @@ def softmax_cross_entropy(logits, y, class_weight=None):
     p = softmax(logits). Shapes: ``logits`` (N, K); ``y`` one-hot (N, K) or labels (N,) →
     (float, array (N, K)).
     """
-    return (categorical_cross_entropy_from_logits(logits, y, class_weight),
-            categorical_cross_entropy_from_logits_grad(logits, y, class_weight))
+    z2, Y, c, squeeze = _checked_categorical(logits, y, class_weight, "softmax_cross_entropy",
+                                             "logits", False)
+    loss, grad = _cce_logits(z2, Y, c)
+    return loss, grad.reshape(-1) if squeeze else grad
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,3 +476,33 @@ def get(name):
     if key not in _TABLE:
         raise ValueError(f"unknown loss {name!r}; known losses: {', '.join(NAMES)}")
     return _TABLE[key]
+
+
+_KERNELS = {
+    "mse": _mse, "sum_squared_error": _sse,
+    "binary_cross_entropy": _bce, "binary_cross_entropy_with_logits": _bce_logits,
+    "categorical_cross_entropy": _cce, "categorical_cross_entropy_from_logits": _cce_logits,
+}
+_THROUGH_OUTPUT = {("categorical_cross_entropy", "softmax"): _cce_through_softmax,
+                   ("binary_cross_entropy", "sigmoid"): _bce_through_sigmoid}
+
+
+def value_and_grad(name, output_activation=None):
+    """The function ``(y_pred, y_true) -> (loss, dL/dy_pred)`` of the loss ``name``, unchecked.
+
+    The same formulas as the checked functions above, computed together in one pass, for a
+    training loop whose arrays were checked once when they entered it (``nnlib.models``).
+    Categorical targets are integer labels (N,) or one-hot rows (N, K) in y_pred's dtype.
+
+    With ``output_activation`` "softmax" (for categorical cross-entropy) or "sigmoid" (for binary
+    cross-entropy), y_pred is that output layer's p and the gradient returned is the one w.r.t.
+    the logits entering it, (p − y)/N (lectures 10 and 11), so the model can skip the output
+    layer's backward pass; the loss is still that of p clipped at eps. Returns ``(fn, fused)``,
+    ``fused`` True in that case. Unknown names raise ``ValueError`` as in ``get``.
+    """
+    get(name)                                          # the error message for unknown names
+    key = _ALIASES.get(name, name)
+    fused = _THROUGH_OUTPUT.get((key, output_activation))
+    if fused is not None:
+        return fused, True
+    return _KERNELS[key], False

@@ -1,7 +1,7 @@
 """Activation layers: an elementwise ψ applied to the previous layer's output (lectures 04, 13)."""
 from __future__ import annotations
 
-import numpy as np
+from functools import partial
 
 from nnlib import activations
 from nnlib.layers.base import Layer
@@ -14,8 +14,9 @@ class Activation(Layer):
 
     ``name`` is one of relu, sigmoid, tanh, linear, leaky_relu (slope ``alpha``), threshold,
     piecewise_linear (``nnlib.activations``) or "softmax" (gives a ``Softmax`` layer's
-    behaviour). Shapes: any → same; the input's float dtype is kept. relu, sigmoid and tanh
-    are computed from the saved output (ψ' = 1[y>0], y(1−y), 1−y²), the others from the input.
+    behaviour). Shapes: any → same; the input's float dtype is kept. Every formula is the one in
+    ``nnlib.activations``; the slopes of relu, sigmoid and tanh are taken from the saved output
+    (ψ' = 1[y>0], y(1−y), 1−y²: ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input.
     """
 
     def __init__(self, name, alpha=0.01, layer_name=None):
@@ -28,48 +29,35 @@ class Activation(Layer):
         super().__init__(layer_name or None)
         self.activation = name
         self.alpha = alpha
-        if name not in ("relu", "sigmoid", "tanh", "linear", "leaky_relu", "softmax"):
+        if name == "leaky_relu":
+            self._f = partial(activations.leaky_relu, alpha=alpha)
+            self._df = partial(activations.leaky_relu_derivative, alpha=alpha)
+        elif name != "softmax":
             self._f, self._df = activations.get(name)
+        self._df_from_output = activations.DERIVATIVES_FROM_OUTPUT.get(name)
 
     def forward(self, x, training=True):
-        """out = ψ(x), same shape and dtype as x."""
-        kind = self.activation
-        if kind == "relu":
-            out = np.maximum(x, 0)
-        elif kind == "tanh":
-            out = np.tanh(x)
-        elif kind == "sigmoid":
-            out = activations.sigmoid(x)           # the overflow-safe form, never exp(+large)
-        elif kind == "linear":
-            out = x
-        elif kind == "leaky_relu":
-            out = np.where(x > 0, x, self.alpha * x)
-        elif kind == "softmax":
-            z = x - x.max(axis=-1, keepdims=True)
-            out = np.exp(z)
-            out /= out.sum(axis=-1, keepdims=True)
+        """out = ψ(x), same shape and dtype as x (softmax over the last axis)."""
+        if self.activation == "softmax":
+            out = activations.softmax(x, axis=-1)
+        elif self.activation == "linear":
+            out = x                                    # the identity needs no copy
         else:
-            out = np.asarray(self._f(x)).astype(x.dtype, copy=False)
+            out = self._f(x)
         self._cache = (x, out)
         return out
 
     def backward(self, grad_out):
-        """dL/dx = dL/d(out) · ψ'(x) (softmax: p · (g − Σ g p))."""
+        """dL/dx = dL/d(out) · ψ'(x), with ψ' from the kept output where it can be (relu,
+        sigmoid, tanh); softmax: p · (g − Σ g p)."""
         x, out = self._cache
-        kind = self.activation
-        if kind == "relu":
-            return grad_out * (out > 0)
-        if kind == "tanh":
-            return grad_out * (1 - out * out)
-        if kind == "sigmoid":
-            return grad_out * out * (1 - out)
-        if kind == "linear":
+        if self.activation == "softmax":
+            return activations.softmax_backward(out, grad_out, axis=-1)
+        if self.activation == "linear":
             return grad_out
-        if kind == "leaky_relu":
-            return grad_out * np.where(x > 0, 1, self.alpha).astype(x.dtype)
-        if kind == "softmax":
-            return out * (grad_out - (grad_out * out).sum(axis=-1, keepdims=True))
-        return grad_out * np.asarray(self._df(x)).astype(x.dtype, copy=False)
+        if self._df_from_output is not None:
+            return grad_out * self._df_from_output(out)
+        return grad_out * self._df(x)
 
     def __repr__(self):
         return f"Activation({self.activation!r}, name={self.name!r})"

@@ -1,10 +1,11 @@
 """How a model turns ``compile(loss=...)`` into per-output loss functions (lectures 09, 18).
 
 An ``Objective`` is called on one output and its targets and returns ``(loss, dL/d output)``.
-The data were checked once when they entered the model (``models.input_checks``), so the kernels
-here do no checking of their own: they are the lean versions, for the training loop, of the
-checked functions in ``nnlib.losses`` (the tests assert that both give the same numbers).
-Targets of classification objectives arrive as integer labels (N,) or one-hot (N, K).
+It computes nothing itself: it names the loss, says what kind of targets it takes, and calls
+the formula written once in ``nnlib.losses`` (through ``losses.value_and_grad``, without the
+per-call checks, since the data were checked once when they entered the model:
+``models.input_checks``). Targets of classification objectives arrive as integer labels (N,)
+or one-hot (N, K).
 
 A model whose output layer is a ``Softmax`` and whose loss is categorical cross-entropy uses
 the *fused* objective: it returns dL/dz for the logits z entering the softmax, (p − y)/N, and
@@ -21,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib import losses
-from nnlib.activations import sigmoid
 
 __all__ = ["Objective", "resolve", "accuracy"]
 
@@ -30,88 +30,6 @@ _CCE = {"categorical_cross_entropy", "categorical_crossentropy",
 _LOGITS = {"softmax_cross_entropy", "categorical_cross_entropy_from_logits"}
 _BCE_LOGITS = {"binary_cross_entropy_with_logits"}
 _BCE = {"binary_cross_entropy", "binary_crossentropy"}
-_MSE = {"mse", "mean_squared_error"}
-_SSE = {"sum_squared_error", "sse"}
-
-
-def _eps(dtype):
-    return 1e-7 if dtype == np.float32 else 1e-12
-
-
-def _log_p_true(p, y, rows=None):
-    """Σ_k y_k log p_k per example for labels (N,) or one-hot (N, K); p clipped below at eps."""
-    if y.ndim == 1:
-        rows = np.arange(len(y)) if rows is None else rows
-        return np.log(np.maximum(p[rows, y], _eps(p.dtype)))
-    return (y * np.log(np.maximum(p, _eps(p.dtype)))).sum(axis=1)
-
-
-def _p_minus_y(p, y, rows=None):
-    """(p − y)/N for labels or one-hot targets (a new array)."""
-    inv_n = np.asarray(1.0 / len(p), dtype=p.dtype)
-    if y.ndim == 1:
-        g = p * inv_n
-        g[np.arange(len(y)) if rows is None else rows, y] -= inv_n
-        return g
-    g = p - y
-    g *= inv_n
-    return g
-
-
-def _cce_fused(p, y):
-    rows = np.arange(len(p)) if y.ndim == 1 else None
-    return float(-np.sum(_log_p_true(p, y, rows)) / len(p)), _p_minus_y(p, y, rows)
-
-
-def _softmax_ce(z, y):
-    s = z - z.max(axis=1, keepdims=True)
-    e = np.exp(s)
-    tot = e.sum(axis=1, keepdims=True)
-    log_p = s - np.log(tot)
-    loss = -(log_p[np.arange(len(y)), y].mean() if y.ndim == 1 else (y * log_p).sum(1).mean())
-    e /= tot
-    return float(loss), _p_minus_y(e, y)
-
-
-def _cce_probs(p, y):
-    q = np.maximum(p, _eps(p.dtype))
-    if y.ndim == 1:
-        g = np.zeros_like(p)
-        rows = np.arange(len(y))
-        g[rows, y] = -1.0 / q[rows, y]
-    else:
-        g = -y / q
-    g /= len(p)
-    return float(-_log_p_true(p, y).mean()), g
-
-
-def _bce_logits(z, y):
-    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    return float(loss.sum() / len(z)), (sigmoid(z) - y) / len(z)
-
-
-def _bce(p, y):
-    eps = _eps(p.dtype)
-    q = np.clip(p, eps, 1 - eps)
-    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
-    return float(loss.sum() / len(p)), (q - y) / (q * (1 - q)) / len(p)
-
-
-def _bce_fused(p, y):
-    loss, _ = _bce(p, y)
-    g = p - y
-    g *= np.asarray(1.0 / len(p), dtype=p.dtype)
-    return loss, g
-
-
-def _mse(y_pred, y):
-    d = y_pred - y
-    return float(np.mean(d * d)), d * (2.0 / d.size)
-
-
-def _sse(y_pred, y):
-    d = y_pred - y
-    return float(0.5 * np.sum(d * d)), d
 
 
 class Objective:
@@ -157,35 +75,21 @@ def resolve(spec, output_activation=None, class_weight=None):
     if not isinstance(spec, str):
         raise TypeError(f"compile: a loss is a name such as 'mse' or a (loss, grad) pair of "
                         f"functions, got {type(spec).__name__}")
-    losses.get(spec)                                   # raises ValueError for unknown names
+    pair = losses.get(spec)                            # raises ValueError for unknown names
+    kind = ("categorical" if spec in _CCE | _LOGITS else
+            "binary" if spec in _BCE | _BCE_LOGITS else "regression")
+    logits = spec in _LOGITS | _BCE_LOGITS
     if class_weight is not None:
-        pair = losses.get(spec)
-        kind = ("categorical" if spec in _CCE | _LOGITS else
-                "binary" if spec in _BCE | _BCE_LOGITS else "regression")
+        if kind == "regression":
+            raise ValueError(f"compile: class_weight needs a classification loss, not {spec!r}")
 
         def weighted(y_pred, y_true):
             return (float(pair.loss(y_pred, y_true, class_weight=class_weight)),
                     np.asarray(pair.grad(y_pred, y_true, class_weight=class_weight),
                                dtype=y_pred.dtype))
-        return Objective(spec, weighted, kind, logits=spec in _LOGITS | _BCE_LOGITS)
-    if spec in _CCE:
-        if output_activation == "softmax":
-            return Objective(spec, _cce_fused, "categorical", fused=True)
-        return Objective(spec, _cce_probs, "categorical")
-    if spec in _LOGITS:
-        return Objective(spec, _softmax_ce, "categorical", logits=True)
-    if spec in _BCE_LOGITS:
-        return Objective(spec, _bce_logits, "binary", logits=True)
-    if spec in _BCE:
-        if output_activation == "sigmoid":
-            return Objective(spec, _bce_fused, "binary", fused=True)
-        return Objective(spec, _bce, "binary")
-    if spec in _MSE:
-        return Objective(spec, _mse, "regression")
-    if spec in _SSE:
-        return Objective(spec, _sse, "regression")
-    pair = losses.get(spec)                            # any other name losses knows
-    return _custom((pair.loss, pair.grad))
+        return Objective(spec, weighted, kind, logits=logits)
+    fn, fused = losses.value_and_grad(spec, output_activation)
+    return Objective(spec, fn, kind, fused=fused, logits=logits)
 
 
 def accuracy(y_pred, y_true, objective):
