@@ -142,7 +142,7 @@ def _grads(model, X, y, weights):
     model.compile(loss=["categorical_cross_entropy", "mse"], optimizer="sgd",
                   loss_weights=weights)
     xs, ys, _ = model._prepare(X, y)
-    model._params_and_slots()
+    model._find_trainable()
     model._loss_and_backward(xs, ys)
     return [g.copy() for g in model._gradients()]
 
@@ -178,7 +178,7 @@ def test_a_layer_called_twice_gets_the_sum_of_the_gradients_of_both_calls():
     assert report.ok, str(report)                      # bound: relative error < 1e-7
     model.compile(loss="mse", optimizer="sgd", loss_weights=[1, 0])
     xs, ys, _ = model._prepare(X, y)
-    model._params_and_slots()
+    model._find_trainable()
     model._loss_and_backward(xs, ys)
     g_left = shared.grads["W"].copy()
     model.compile(loss="mse", optimizer="sgd", loss_weights=[0, 1])
@@ -221,7 +221,7 @@ def test_accumulating_k_batches_equals_one_k_times_larger_batch(n, batch, k):
     micro = [([xs[0][s:s + batch]], [ys[0][s:s + batch]]) for s in range(0, min(n, batch * k),
                                                                             batch)]
     m = min(n, batch * k)
-    small._params_and_slots()
+    small._find_trainable()
     small._loss_and_backward([xs[0][:m]], [ys[0][:m]])
     big_grads = [g.copy() for g in small._gradients()]
     acc_loss, _ = small.accumulate_step(micro)
@@ -249,7 +249,7 @@ def test_l2_adds_its_penalty_to_the_loss_and_2_lambda_w_to_the_gradient():
     g = []
     for model in (plain, reg):
         xs, ys, _ = model._prepare(X, y)
-        model._params_and_slots()
+        model._find_trainable()
         model._loss_and_backward(xs, ys)
         g.append(model._gradients()[0])
     np.testing.assert_allclose(g[1] - g[0], 2 * 0.1 * W, rtol=1e-12)
@@ -402,7 +402,7 @@ def test_summary_lists_layers_shapes_and_parameter_counts():
     assert "9,610" in seq.summary() and seq.count_params() == 64 * 128 + 128 + 128 * 10 + 10
 
 
-def test_lean_loss_kernels_agree_with_the_checked_losses_module():
+def test_a_models_objectives_give_the_numbers_of_the_checked_losses():
     rng = np.random.default_rng(0)
     z = rng.standard_normal((6, 4))
     p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
@@ -469,9 +469,9 @@ def test_single_output_accepts_one_element_lists_and_layers_stay_reusable():
     model = Sequential([first, Activation("tanh"), Dense(1, seed=1)])
     model.compile(loss=["mse"], optimizer="sgd", loss_weights=[1.0])
     model.fit([X], [y], epochs=1)
-    assert first.input_grad is True                     # only switched off during backward
-    first.forward(X)
+    first.forward(X)                                    # dL/dx is skipped only when asked
     assert first.backward(np.ones((6, 3))).shape == (6, 2)
+    assert first.backward(np.ones((6, 3)), input_grad=False) is None
     with pytest.raises(ValueError, match="2 entries but the model has 1"):
         model.compile(loss=["mse", "mse"])
 
@@ -533,3 +533,32 @@ def test_a_parameter_free_layer_can_be_shared_between_tensors_of_different_shape
     y = [rng.standard_normal(4), rng.standard_normal(4)]
     report = check_model(model, X, y, tol=TOL)
     assert report.ok, str(report)                      # bound: relative error < 1e-7
+
+
+def test_a_layer_with_the_plain_backward_contract_can_read_the_data():
+    """A layer written to lecture 13's contract, backward(grad_out), works as a model's first layer."""
+    from nnlib.layers import Layer
+
+    class Scale(Layer):
+        def build(self, input_shape, dtype=np.float64):
+            self.params = {"s": np.ones(input_shape, dtype=dtype)}
+            self.grads = {"s": np.zeros(input_shape, dtype=dtype)}
+            super().build(input_shape, dtype)
+
+        def forward(self, x, training=True):
+            self._cache = x
+            return x * self.params["s"]
+
+        def backward(self, grad_out):
+            self.grads["s"] = (grad_out * self._cache).sum(axis=0)
+            return grad_out * self.params["s"]
+
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    model = Sequential([Scale(), Dense(1, seed=0)])
+    model.compile(loss="mse", optimizer=optimizers.SGD(0.1))
+    report = check_model(model, X, y)
+    assert report.ok, report
+    before = model.layers[0].params["s"].copy()
+    model.fit(X, y, epochs=2)
+    assert not np.array_equal(model.layers[0].params["s"], before)

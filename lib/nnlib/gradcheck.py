@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "rel_error", "GradCheckReport", "check_parameters", "check_layer"]
+__all__ = ["numerical_gradient", "rel_error", "GradCheckReport", "check_parameters", "check_layer",
+           "check_model"]
 
 
 def numerical_gradient(f, x, h=1e-5):
@@ -180,3 +181,14 @@ def check_layer(layer, x, seed=0, tol=1e-6, h=1e-5, training=True):
     report = check_parameters(loss, {"x": x, **layer.params}, analytic, h=h, tol=tol)
     layer.forward(x, training=training)         # leave the layer's cache as it was
     return report
+
+
+def check_model(model, X, y, h=1e-5, tol=1e-7, worst=5):
+    """Every parameter of a compiled model against centred differences (lecture 11).
+
+    ``model.check_gradients(X, y, ...)``: the model's total training loss on (X, y) (losses
+    weighted per output, plus the L2 penalties) differentiated by one backward pass and
+    numerically, entry by entry. Shapes: X, y as for ``fit``; float64 parameters. Returns a
+    ``GradCheckReport`` whose names are "<layer name>.<param>".
+    """
+    return model.check_gradients(X, y, h=h, tol=tol, worst=worst)

@@ -7,6 +7,10 @@ A layer is a small object with
 * ``forward(x, training=True) -> out``: computes the output and remembers what the backward
   pass needs (its *cache*);
 * ``backward(grad_out) -> grad_x``: given dL/d(out) returns dL/dx and fills ``grads``.
+  A layer whose dL/dx costs real work (Dense: the product G Wᵀ) may also take a keyword
+  ``input_grad=True``: a caller that has no use for dL/dx passes ``input_grad=False`` and the
+  layer returns None after filling ``grads``. A model does so for the layers that read its
+  input, the data, as PyTorch skips gradients for inputs that do not require them.
 
 Non-trainable arrays that are part of the model (batch norm's running mean/variance) live in
 ``state``. A layer may be *called* on a symbolic tensor of the functional API,
@@ -14,13 +18,15 @@ Non-trainable arrays that are part of the model (batch norm's running mean/varia
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 
 import numpy as np
 
 from nnlib.graph import call_layer
 
-__all__ = ["Layer"]
+__all__ = ["Layer", "backward_without_input_grad"]
 
 _COUNTERS: dict = {}
 
@@ -94,7 +100,7 @@ class Layer:
         raise NotImplementedError
 
     def backward(self, grad_out):
-        """dL/dx from dL/d(out); fills ``self.grads``."""
+        """dL/dx from dL/d(out); fills ``self.grads`` (see the module's note on ``input_grad``)."""
         raise NotImplementedError
 
     # -- helpers -------------------------------------------------------------------------------
@@ -129,3 +135,21 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_input_grad(layer_type):
+    return "input_grad" in inspect.signature(layer_type.backward).parameters
+
+
+def backward_without_input_grad(layer, grad_out):
+    """``layer.backward(grad_out)`` for a caller with no use for dL/dx (the layer reads the data).
+
+    Passes ``input_grad=False`` to layers whose ``backward`` takes it, so they skip that work;
+    any other layer (one written for lecture 13's plain contract) is called as usual. Returns
+    None; the parameter gradients are in ``layer.grads`` either way.
+    """
+    if _takes_input_grad(type(layer)):
+        layer.backward(grad_out, input_grad=False)
+    else:
+        layer.backward(grad_out)

@@ -34,7 +34,6 @@ class Dense(Layer):
         self.init = init
         self.l2 = float(l2)
         self.seed = seed
-        self.input_grad = True   # a model sets False during backward() where dL/dx is unused
         if input_dim is not None:
             self.build((int(input_dim),), dtype or np.float64)
 
@@ -62,8 +61,13 @@ class Dense(Layer):
         out += self.params["b"]
         return out
 
-    def backward(self, grad_out):
-        """dL/dW = xᵀG, dL/db = ΣG, returns dL/dx = G Wᵀ (None if ``input_grad`` is False)."""
+    def backward(self, grad_out, input_grad=True):
+        """dL/dW = xᵀG, dL/db = ΣG, returns dL/dx = G Wᵀ.
+
+        Shapes: G = ``grad_out`` (N, ..., units) → dL/dx (N, ..., D). With
+        ``input_grad=False`` (a caller that does not need dL/dx: the model, for a layer reading
+        its input) the product G Wᵀ is skipped and None returned.
+        """
         x = self._cache
         if x.ndim == 2:
             self.grads["W"] = x.T @ grad_out
@@ -73,6 +77,6 @@ class Dense(Layer):
             g2 = grad_out.reshape(-1, self.units)
             self.grads["W"] = x2.T @ g2
             self.grads["b"] = g2.sum(axis=0)
-        if not self.input_grad:
+        if not input_grad:
             return None
         return grad_out @ self.params["W"].T

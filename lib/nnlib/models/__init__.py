@@ -12,6 +12,6 @@
 from nnlib.models.training import BaseModel
 from nnlib.models.sequential import Sequential
 from nnlib.models.functional import Input, Model, Tensor
-from nnlib.models.check import check_model
+from nnlib.gradcheck import check_model
 
 __all__ = ["BaseModel", "Sequential", "Input", "Model", "Tensor", "check_model"]

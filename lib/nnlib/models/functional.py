@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nnlib.graph import Input, Tensor, call_layer
 from nnlib.layers import Activation
-from nnlib.models.sequential import _backward_without_grad_x
+from nnlib.layers.base import backward_without_input_grad
 from nnlib.models.training import BaseModel
 
 __all__ = ["Tensor", "Input", "Model", "call_layer"]
@@ -142,7 +142,7 @@ class Model(BaseModel):
                         pending[id(t)] = pending[id(t)] + g_in if id(t) in pending else g_in
                 continue
             if node.input.node is None:                # fed by an Input: no dL/dx needed
-                _backward_without_grad_x(layer, g)
+                backward_without_input_grad(layer, g)
                 g_in = None
             else:
                 g_in = layer.backward(g)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib.layers import Layer
+from nnlib.layers.base import backward_without_input_grad
 from nnlib.models.training import BaseModel
 
 __all__ = ["Sequential"]
@@ -33,7 +34,7 @@ class Sequential(BaseModel):
         if any(layer is other for other in self.layers):
             raise ValueError(f"layer {layer.name!r} is already in this model")
         self.layers.append(layer)
-        self._slots = None
+        self._trainable = None
         self._built = False
 
     input_names = ("input",)
@@ -62,7 +63,7 @@ class Sequential(BaseModel):
             layer.ensure_built(shape, dtype)
             shape = layer.compute_output_shape(shape)
         self._out_shape = shape
-        self._slots = None
+        self._trainable = None
         self._built = True
 
     def build(self, input_shape, dtype="float64"):
@@ -87,7 +88,7 @@ class Sequential(BaseModel):
         for layer in reversed(layers[1:]):
             g = layer.backward(g)
         if layers:
-            _backward_without_grad_x(layers[0], g)
+            backward_without_input_grad(layers[0], g)     # its input is the data
 
     def _summary_rows(self):
         shape = self._input_shapes()[0]
@@ -101,14 +102,3 @@ class Sequential(BaseModel):
             rows.append((layer.name, type(layer).__name__, shape, layer.count_params()))
         return rows
 
-
-def _backward_without_grad_x(layer, g):
-    """backward() of a layer whose dL/dx nobody needs (it reads the model's input)."""
-    if hasattr(layer, "input_grad"):
-        layer.input_grad = False
-        try:
-            layer.backward(g)
-        finally:
-            layer.input_grad = True
-    else:
-        layer.backward(g)

@@ -1,4 +1,4 @@
-"""compile / fit / evaluate / predict / summary, shared by Sequential and functional models.
+"""compile / fit / evaluate / predict / summary / check_gradients, shared by every model.
 
 One training loop serves both kinds of model (lectures 10, 13, 18). A subclass supplies the
 graph: ``_forward(xs, training) -> outputs`` and ``_backward(grads)``, plus ``layers``,
@@ -10,35 +10,27 @@ import math
 
 import numpy as np
 
-from nnlib import optimizers
+from nnlib import gradcheck, optimizers
 from nnlib.callbacks import History, ProgressBar
-from nnlib.layers import Activation
+from nnlib.layers import Activation, Dropout
 from nnlib.models import input_checks, objectives
 
 __all__ = ["BaseModel"]
 
 
-def _apply(optimizer, params, grads):
-    """optimizer.step(params, grads), without re-checking the arrays on every step.
-
-    ``Optimizer.step`` checks shapes and finiteness of every gradient, each call. Inside the
-    training loop the arrays are the model's own, checked when they entered, so after the first
-    (checked) step the library's optimizers are driven through their per-array update directly;
-    a diverging run is caught by the finiteness check on the loss instead. Optimizers with a
-    ``step`` of their own, and any other object with a ``step`` method, get ``step``.
-    """
-    if (optimizer.state and type(optimizer).step is optimizers.Optimizer.step
-            and len(optimizer.state) == len(params)):
-        optimizer.t += 1
-        update = optimizer._update
-        for p, g, st in zip(params, grads, optimizer.state):
-            update(p, g, st)
+def _step(optimizer, params, grads):
+    """The optimizer's update. The library's optimizers are told to skip their per-call checks
+    (``check=False``): the arrays are the model's own, and ``train_step`` stops on a non-finite
+    loss. Any other object with a ``step(params, grads)`` method is called as it is."""
+    if isinstance(optimizer, optimizers.Optimizer):
+        optimizer.step(params, grads, check=False)
     else:
         optimizer.step(params, grads)
 
 
 class BaseModel:
-    """What every model can do: compile, fit, evaluate, predict, summary (lectures 13, 18)."""
+    """What every model can do: compile, fit, evaluate, predict, summary, check its gradients
+    (lectures 11, 13, 18)."""
 
     def __init__(self, name=None):
         self.name = name or type(self).__name__.lower()
@@ -48,7 +40,7 @@ class BaseModel:
         self.metrics = []
         self.stop_training = False
         self.history = None
-        self._slots = None
+        self._trainable = None
 
     def __repr__(self):
         built = all(layer.built for layer in self.layers)
@@ -91,7 +83,7 @@ class BaseModel:
             raise ValueError(f"compile: accuracy needs a classification loss, not "
                              f"{self.objectives[0].name!r}")
         self.optimizer = optimizers.get(optimizer) if isinstance(optimizer, str) else optimizer
-        self._slots = None                   # trainable flags are read again at the next step
+        self._trainable = None               # trainable flags are read again at the next step
         if not hasattr(self.optimizer, "step"):
             raise TypeError(f"compile: optimizer must be a name or have a step(params, grads) "
                             f"method, got {type(optimizer).__name__}")
@@ -134,22 +126,24 @@ class BaseModel:
                     group[k] = group[k].astype(dtype)
             if hasattr(layer, "cell"):
                 layer.cell.params = layer.params
-        self._slots = None
+        self._trainable = None
         if self.optimizer is not None and hasattr(self.optimizer, "reset"):
             self.optimizer.reset()
         return self
 
-    def _params_and_slots(self):
+    def _find_trainable(self):
         """(layer, key) pairs of every trainable array, each layer once, in a fixed order.
 
-        Layers with ``trainable = False`` (at the last ``compile``) are left out.
+        Layers with ``trainable = False`` (at the last ``compile``) are left out. Kept until
+        compile/astype/build change what is trainable, with the arrays themselves (in the same
+        order, for the optimizer) and the layers with an L2 penalty.
         """
-        if self._slots is None:
+        if self._trainable is None:
             live = [layer for layer in self.layers if getattr(layer, "trainable", True)]
-            self._slots = [(layer, k) for layer in live for k in layer.params]
-            self._param_list = [layer.params[k] for layer, k in self._slots]
+            self._trainable = [(layer, k) for layer in live for k in layer.params]
+            self._param_list = [layer.params[k] for layer, k in self._trainable]
             self._l2_layers = [layer for layer in live if layer.l2]
-        return self._slots
+        return self._trainable
 
     def get_weights(self):
         """{layer name: layer.get_weights()} — copies of every parameter and running statistic."""
@@ -204,10 +198,10 @@ class BaseModel:
         return sum(layer.l2_penalty() for layer in self._l2_layers)
 
     def _gradients(self):
-        """Current gradients of the trainable arrays (with the L2 term 2λW), in slot order."""
-        grads = [layer.grads[k] for layer, k in self._slots]
+        """Current gradients of the trainable arrays (with the L2 term 2λW), in their order."""
+        grads = [layer.grads[k] for layer, k in self._trainable]
         if self._l2_layers:
-            for i, (layer, k) in enumerate(self._slots):
+            for i, (layer, k) in enumerate(self._trainable):
                 if layer.l2 and k in layer.regularized:
                     grads[i] = grads[i] + (2 * layer.l2) * layer.params[k]
         return grads
@@ -218,14 +212,13 @@ class BaseModel:
         ``xs``/``ys`` are lists of arrays as produced by the model's entry checks. Returns the
         batch's total loss (with the L2 penalty) and the outputs.
         """
-        if self._slots is None:
-            self._params_and_slots()
+        self._find_trainable()
         loss, outs = self._loss_and_backward(xs, ys)
         if self._l2_layers:
             loss += self._l2()
         if not math.isfinite(loss):
             self._diverged(loss)
-        _apply(self.optimizer, self._param_list, self._gradients())
+        _step(self.optimizer, self._param_list, self._gradients())
         return loss, outs
 
     def _diverged(self, loss):
@@ -239,7 +232,7 @@ class BaseModel:
         The gradient is Σ_i (n_i / n) g_i with n_i the micro-batch sizes and n their sum:
         exactly the gradient of the mean loss over the union of the micro-batches.
         """
-        self._params_and_slots()
+        self._find_trainable()
         n = sum(len(xs[0]) for xs, _ in batches)
         acc, total, outs_all, per = None, 0.0, [], 0.0
         for xs, ys in batches:
@@ -248,21 +241,66 @@ class BaseModel:
             total += f * loss
             per = per + f * np.asarray(self.last_losses)
             outs_all.append(outs)
-            grads = [layer.grads[k] for layer, k in self._slots]
+            grads = [layer.grads[k] for layer, k in self._trainable]
             if acc is None:
                 acc = [g * f for g in grads]
             else:
                 for a, g in zip(acc, grads):
                     a += f * g
-        for (layer, k), a in zip(self._slots, acc):
+        for (layer, k), a in zip(self._trainable, acc):
             layer.grads[k] = a
         self.last_losses = list(per)
         if self._l2_layers:
             total += self._l2()
         if not math.isfinite(total):
             self._diverged(total)
-        _apply(self.optimizer, self._param_list, self._gradients())
+        _step(self.optimizer, self._param_list, self._gradients())
         return total, outs_all
+
+    def check_gradients(self, X, y, h=1e-5, tol=1e-7, worst=5):
+        """Compare backpropagated gradients with centred differences (lecture 11).
+
+        The total training loss on (X, y), L = Σ_o w_o J_o(ŷ_o, y_o) + Σ_layers λ Σ W², is
+        differentiated two ways: by one backward pass, and numerically, one parameter entry at a
+        time, (L(θ + h) − L(θ − h)) / 2h (``gradcheck.check_parameters``). Dropout layers keep
+        one fixed mask during the check; batch norm uses batch statistics (training mode); every
+        weight and running statistic is restored afterwards.
+
+        Shapes: X, y as for ``fit``. Parameters must be float64 (``astype("float64")``).
+        Returns a ``gradcheck.GradCheckReport`` whose names are "<layer name>.<param>". Costs
+        two forward passes per parameter entry: use a small model and a few examples.
+        """
+        xs, ys, _ = self._prepare(X, y)
+        if self.dtype != np.float64:
+            raise TypeError(f"checking gradients needs float64 parameters, the model has "
+                            f"{self.dtype}; call model.astype('float64') first")
+        trainable = self._find_trainable()
+        saved = self.get_weights()
+        drops = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        held = [d.hold_mask for d in drops]
+        try:
+            for d in drops:
+                d.hold_mask = False
+            self._forward(xs, True)                    # draw the masks once ...
+            for d in drops:
+                d.hold_mask = True                     # ... and keep them
+            self._loss_and_backward(xs, ys)
+            analytic = {f"{layer.name}.{k}": np.array(g, dtype=np.float64)
+                        for (layer, k), g in zip(trainable, self._gradients())}
+            params = {f"{layer.name}.{k}": layer.params[k] for layer, k in trainable}
+
+            def loss():
+                outs = self._forward(xs, True)
+                total = sum(w * obj(o, t)[0] for o, t, obj, w in
+                            zip(outs, ys, self.objectives, self.loss_weights))
+                return total + self._l2()
+
+            return gradcheck.check_parameters(loss, params, analytic, h=h, tol=tol,
+                                              worst=worst)
+        finally:
+            for d, flag in zip(drops, held):
+                d.hold_mask = flag
+            self.set_weights(saved)
 
     # -- the loop ----------------------------------------------------------------------------
     def fit(self, X, y, epochs=1, batch_size=None, validation_data=None, accumulate=1,
@@ -359,7 +397,7 @@ class BaseModel:
         outs = self._forward(xs, False)
         per = [obj(o, t)[0] for o, t, obj in zip(outs, ys, self.objectives)]
         total = sum(w * v for w, v in zip(self.loss_weights, per))
-        self._params_and_slots()
+        self._find_trainable()
         total += self._l2()
         accs = [objectives.accuracy(o, t, obj) if obj.kind != "regression" else 0.0
                 for o, t, obj in zip(outs, ys, self.objectives)]
