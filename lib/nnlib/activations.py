@@ -198,9 +198,10 @@ def softmax(v, axis=-1):
     v = _float(v)                                # float32 stays float32
     if v.ndim == 0:
         raise ValueError("softmax needs at least one axis of scores, got a scalar")
-    z = v - v.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
+    e = v - v.max(axis=axis, keepdims=True)      # a new array: exp and the division reuse it
+    np.exp(e, out=e)
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 def softmax_backward(p, grad_p, axis=-1):

@@ -163,12 +163,17 @@ def _sse(y_pred, y, c=None):
     return float(0.5 * np.sum(d * d)), d
 
 
+def _bce_per_entry(p, y, eps=None):
+    """−[y log q + (1 − y) log(1 − q)] per entry, q = p clipped to [eps, 1 − eps]."""
+    e = _eps(p.dtype, eps)
+    q = np.clip(p, e, 1 - e)
+    return -(y * np.log(q) + (1 - y) * np.log(1 - q)), q
+
+
 def _bce(p, y, c=None, eps=None):
     """L = −(1/N) Σ c [y log q + (1 − y) log(1 − q)], q = p clipped to [eps, 1 − eps];
     dL/dp = (c/N) (q − y) / (q (1 − q))."""
-    e = _eps(p.dtype, eps)
-    q = np.clip(p, e, 1 - e)
-    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    loss, q = _bce_per_entry(p, y, eps)
     grad = (q - y) / (q * (1 - q)) / _n_examples(p)
     if c is not None:
         loss, grad = c * loss, c * grad
@@ -190,9 +195,11 @@ def _bce_through_sigmoid(p, y, c=None):
 
     The sigmoid's slope p (1 − p) cancels the denominator of dL/dp (lecture 10), so the model
     skips the sigmoid's backward pass. The gradient uses p itself, never the clipped q."""
-    loss, _ = _bce(p, y, c)
+    loss, _ = _bce_per_entry(p, y)
     grad = (p - y) / _n_examples(p)
-    return loss, grad if c is None else c * grad
+    if c is not None:
+        loss, grad = c * loss, c * grad
+    return float(np.sum(loss) / _n_examples(p)), grad
 
 
 def _true_class(a, y):
@@ -211,11 +218,29 @@ def _minus_targets(p, y):
     return p - y
 
 
+def _surprise(p_true, eps=None):
+    """−log q per example, q = the probability given to the true class, clipped below at eps."""
+    return -np.log(np.maximum(p_true, _eps(p_true.dtype, eps)))
+
+
+def _cce_per_example(p, y, eps=None):
+    """−Σ_k y_ik log q_ik per example, q = p clipped below at eps; for labels only the N
+    probabilities of the true classes are clipped and logged."""
+    if y.ndim == 1:
+        return _surprise(_true_class(p, y), eps)
+    return -np.sum(y * np.log(np.maximum(p, _eps(p.dtype, eps))), axis=1)
+
+
+def _mean(per_example):
+    """The mean over examples as a Python float (np.mean's result, with less overhead)."""
+    return float(per_example.sum() / per_example.shape[0])
+
+
 def _cce(p, y, c=None, eps=None):
     """L = −(1/N) Σ_i c_i Σ_k y_ik log q_ik, q = p clipped below at eps;
     dL/dp_ik = −(c_i/N) y_ik / q_ik."""
+    per_example = _cce_per_example(p, y, eps)
     q = np.maximum(p, _eps(p.dtype, eps))
-    per_example = -_true_class(np.log(q), y)
     if y.ndim == 1:
         grad = np.zeros_like(p)
         rows = np.arange(len(y))
@@ -225,18 +250,26 @@ def _cce(p, y, c=None, eps=None):
     grad /= p.shape[0]
     if c is not None:
         per_example, grad = c * per_example, c[:, None] * grad
-    return float(np.mean(per_example)), grad
+    return _mean(per_example), grad
 
 
 def _cce_through_softmax(p, y, c=None):
     """For p = softmax(z), the output of a softmax: the loss of ``_cce`` and dL/dz = (p − y)/N.
 
     The softmax's Jacobian turns −y/p into p − y (lecture 11), so the model skips the softmax's
-    backward pass. The gradient uses p itself, never the clipped q (one-hot targets)."""
-    loss, _ = _cce(p, y, c)
-    grad = _minus_targets(p, y)
+    backward pass. The gradient uses p itself, never the clipped q."""
+    if y.ndim == 1:                                    # labels: read p_true once, use it twice
+        rows = np.arange(len(y))
+        p_true = p[rows, y]
+        per_example = _surprise(p_true)
+        grad = p.copy()
+        grad[rows, y] = p_true - 1
+    else:
+        per_example, grad = _cce_per_example(p, y), p - y
     grad /= p.shape[0]
-    return loss, grad if c is None else c[:, None] * grad
+    if c is not None:
+        per_example, grad = c * per_example, c[:, None] * grad
+    return _mean(per_example), grad
 
 
 def _log_softmax(z):
@@ -261,7 +294,7 @@ def _cce_logits(z, y, c=None):
     grad /= z.shape[0]
     if c is not None:
         per_example, grad = c * per_example, c[:, None] * grad
-    return float(np.mean(per_example)), grad
+    return _mean(per_example), grad
 
 
 # ----------------------------------------------------------------------------------------------
