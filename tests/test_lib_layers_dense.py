@@ -131,3 +131,9 @@ def test_dropout_rejects_rates_outside_0_1():
     for bad in (-0.1, 1.0, 1.5):
         with pytest.raises(ValueError, match="probability of dropping"):
             Dropout(bad)
+
+
+def test_activation_takes_the_function_first_and_the_layer_name_as_every_layer_does():
+    layer = Activation("tanh", name="h1_tanh")
+    assert (layer.activation, layer.name) == ("tanh", "h1_tanh")
+    assert Softmax(name="probs").name == "probs" and Softmax().activation == "softmax"

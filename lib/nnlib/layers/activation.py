@@ -12,29 +12,30 @@ __all__ = ["Activation", "Softmax"]
 class Activation(Layer):
     """Elementwise activation layer (lecture 04): out = ψ(x), dL/dx = dL/d(out) · ψ'(x).
 
-    ``name`` is one of relu, sigmoid, tanh, linear, leaky_relu (slope ``alpha``), threshold,
-    piecewise_linear (``nnlib.activations``) or "softmax" (gives a ``Softmax`` layer's
-    behaviour). Shapes: any → same; the input's float dtype is kept. Every formula is the one in
+    ``activation`` is one of relu, sigmoid, tanh, linear, leaky_relu (slope ``alpha``),
+    threshold, piecewise_linear (``nnlib.activations``) or "softmax" (gives a ``Softmax``
+    layer's behaviour); ``name`` names the layer, as for every layer. Shapes: any → same; the input's float dtype is kept. Every formula is the one in
     ``nnlib.activations``; the slopes of relu, sigmoid and tanh are taken from the saved output
     (ψ' = 1[y>0], y(1−y), 1−y²: ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input.
     """
 
-    def __init__(self, name, alpha=0.01, layer_name=None):
-        if not isinstance(name, str):
+    def __init__(self, activation, alpha=0.01, name=None):
+        if not isinstance(activation, str):
             raise TypeError(f"Activation: the activation is named by a string, got "
-                            f"{type(name).__name__}")
+                            f"{type(activation).__name__}")
         known = activations.NAMES
-        if name not in known:
-            raise ValueError(f"Activation: unknown activation {name!r}; known: {', '.join(known)}")
-        super().__init__(layer_name or None)
-        self.activation = name
+        if activation not in known:
+            raise ValueError(f"Activation: unknown activation {activation!r}; known: "
+                             f"{', '.join(known)}")
+        super().__init__(name)
+        self.activation = activation
         self.alpha = alpha
-        if name == "leaky_relu":
+        if activation == "leaky_relu":
             self._f = partial(activations.leaky_relu, alpha=alpha)
             self._df = partial(activations.leaky_relu_derivative, alpha=alpha)
-        elif name != "softmax":
-            self._f, self._df = activations.get(name)
-        self._df_from_output = activations.DERIVATIVES_FROM_OUTPUT.get(name)
+        elif activation != "softmax":
+            self._f, self._df = activations.get(activation)
+        self._df_from_output = activations.DERIVATIVES_FROM_OUTPUT.get(activation)
 
     def forward(self, x, training=True):
         """out = ψ(x), same shape and dtype as x (softmax over the last axis)."""
@@ -72,4 +73,4 @@ class Softmax(Activation):
     """
 
     def __init__(self, name=None):
-        super().__init__("softmax", layer_name=name)
+        super().__init__("softmax", name=name)
