@@ -123,9 +123,9 @@ def test_conv_matches_the_earlier_formulation(case, dtype):
         assert a.dtype == dtype and a.shape == e.shape, name     # float32 stays float32
         scale = np.max(np.abs(e))
         assert np.max(np.abs(a - e)) <= ORACLE_RTOL[dtype] * scale, name
-    np.testing.assert_allclose(out, conv_by_loops(x.astype(np.float64), conv.params["W"],
-                                                  conv.params["b"], s, p),
-                               rtol=ORACLE_RTOL[dtype], atol=ORACLE_RTOL[dtype] * np.max(np.abs(out)))
+    by_loops = conv_by_loops(x.astype(np.float64), conv.params["W"], conv.params["b"], s, p)
+    tol = ORACLE_RTOL[dtype]
+    np.testing.assert_allclose(out, by_loops, rtol=tol, atol=tol * np.max(np.abs(by_loops)))
 
 
 @pytest.mark.parametrize("case", ODD_CASES)
