@@ -111,7 +111,7 @@ def test_truncated_bptt_equals_bptt_from_the_state_it_cuts_at(layer_class, k):
     if layer_class is RNN:
         tail.initial_state = states[:, -1]
     else:
-        head_c = head._cache[2][:, -1]
+        head_c = head._cache[2][-1]            # cached cell states, time-major: c_T
         tail.initial_state = (states[:, -1], head_c)
     tail.forward(x[:, T - k:])
     dx_tail = tail.backward(G)

@@ -32,6 +32,23 @@ _ACT = {  # name: (ψ, ψ' written with the output y = ψ(a))
 }
 
 
+def _time_major(a):
+    """(N, T, …) → a contiguous copy (T, N, …): a[t] is then one step's contiguous block."""
+    return np.ascontiguousarray(np.swapaxes(a, 0, 1))
+
+
+def _split(a, blocks):
+    """(…, G·H) → (G, …, H): the G column blocks of ``a`` (gates f, i, g, o for the LSTM)
+    along a new first axis, a view. Each block of a C-contiguous array is then read as one
+    contiguous piece per row, and ``f, i, g, o = _split(z, 4)`` unpacks the gates."""
+    return np.moveaxis(a.reshape(a.shape[:-1] + (blocks, -1)), -2, 0)
+
+
+def _join(b):
+    """(G, …, H) → (…, G·H): the blocks side by side again, the inverse of ``_split`` (a copy)."""
+    return np.concatenate(list(b), axis=-1)
+
+
 class _Cell(Layer):
     """Shared construction of the cells: Wx (D, G·H), Wh (H, G·H), b (G·H,) for G gate blocks."""
 
@@ -146,68 +163,85 @@ class LSTMCell(_Cell):
         b[:self.units] = 1.0
         return b
 
-    def _step(self, xw, h_prev, c_prev, z=None, h=None, c=None, tc=None):
-        """(h_t, c_t, (gates, tanh c_t)) from xw = x_t Wx + b, h_{t−1} and c_{t−1}.
+    def _activate(self, z):
+        """z (4, N, H) ← (σ(z_f), σ(z_i), tanh(z_g), σ(z_o)) in place; returns z.
 
-        ``z`` (N, 4H) receives the gates f, i, g, o side by side; ``h``, ``c``, ``tc`` (N, H)
-        receive h_t, c_t and tanh(c_t). Each is allocated when None, so a sequence layer can
-        pass slices of arrays it allocated once for all T steps.
+        One tanh call for the four blocks, through σ(a) = (1 + tanh(a/2)) / 2: the σ blocks are
+        halved before and after tanh and shifted by ½ (halving is exact in floating point, and
+        tanh cannot overflow, unlike exp in 1 / (1 + e^−a)).
         """
-        H = self.units
-        if z is None:
-            z = np.empty_like(xw)
-        np.matmul(h_prev, self.params["Wh"], out=z)
-        z += xw                                                  # z = x_t Wx + b + h_{t−1} Wh
-        g = np.tanh(z[:, 2 * H:3 * H])
-        z[...] = sigmoid(z)                                      # f, i, o (and g, replaced next)
-        z[:, 2 * H:3 * H] = g
-        f, i, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        sigmoid_blocks = (z[:2], z[3])                           # f, i and o
+        for s in sigmoid_blocks:
+            s *= 0.5
+        np.tanh(z, out=z)
+        for s in sigmoid_blocks:
+            s *= 0.5
+            s += 0.5
+        return z
+
+    def _step(self, z, h_prev, c_prev, h=None, c=None, tc=None, Wh=None):
+        """One step in place: z (4, N, H) holds x_t Wx + b split into the blocks f, i, g, o
+        (``_split``) on entry and the gates on return. Returns (h_t, c_t, tanh c_t) (N, H).
+
+        ``h``, ``c``, ``tc`` receive h_t, c_t, tanh(c_t) and are allocated when None, so that a
+        sequence layer can pass slices of arrays it allocated once for all T steps; ``Wh`` is
+        ``_split(Wh, 4)`` (4, H, H), which a sequence layer also makes once.
+        """
+        if Wh is None:
+            Wh = _split(self.params["Wh"], 4)
+        z += h_prev @ Wh                                         # z = x_t Wx + b + h_{t−1} Wh
+        f, i, g, o = self._activate(z)
         c = np.multiply(f, c_prev, out=c)
         c += i * g                                               # c_t = f ⊙ c_{t−1} + i ⊙ g
         tc = np.tanh(c, out=tc)
         h = np.multiply(o, tc, out=h)                            # h_t = o ⊙ tanh(c_t)
-        return h, c, (z, tc)
+        return h, c, tc
 
     @staticmethod
-    def _slopes(gates, tc):
-        """(1 − tanh² c_t, 1 − gates, 1 − g²): the factors of the backward step that do not
-        depend on the incoming gradient (for one step, or for all T steps at once)."""
-        H = tc.shape[-1]
-        g = gates[..., 2 * H:3 * H]
-        return 1 - tc * tc, 1 - gates, 1 - g * g
+    def _slopes(gates, tc, c_prev):
+        """The factors of the backward step that do not depend on the incoming gradient.
 
-    def _step_back(self, dh, dc, cache, c_prev, dz=None, slopes=None):
-        """(dz, dh_{t−1}, dc_{t−1}) from dh_t, dc_t (the part coming from step t+1).
+        For one step (gates (4, N, H), tanh c_t and c_{t−1} (N, H)) or for all T steps at once
+        (gates (4, T, N, H), the others (T, N, H)). Returns (h_to_c, c_to_z):
+            h_to_c = o ⊙ (1 − tanh² c_t)                                         like tc
+            c_to_z = (c_{t−1} ⊙ f(1−f), g ⊙ i(1−i), i ⊙ (1−g²), tanh c_t ⊙ o(1−o))  like gates
+        so that dc_total = dc + dh ⊙ h_to_c and dz = (dc_total, dc_total, dc_total, dh) ⊙ c_to_z.
+        """
+        f, i, g, o = gates
+        h_to_c = 1 - tc * tc
+        h_to_c *= o
+        c_to_z = 1 - gates
+        c_to_z *= gates                                          # σ' = σ(1 − σ) for f, i, o
+        k_f, k_i, k_g, k_o = c_to_z
+        np.multiply(g, g, out=k_g)
+        np.subtract(1, k_g, out=k_g)                             # tanh' = 1 − g² for g
+        k_f *= c_prev
+        k_i *= g
+        k_g *= i
+        k_o *= tc
+        return h_to_c, c_to_z
+
+    def _step_back(self, dh, dc, slopes, f, dz=None):
+        """(dz, dc_{t−1}) from dh_t, dc_t (the part coming from step t+1) and ``_slopes``.
 
         dc_total = dc + dh ⊙ o ⊙ (1 − tanh² c_t);  dz_f = dc_total ⊙ c_{t−1} ⊙ f(1 − f),
         dz_i = dc_total ⊙ g ⊙ i(1 − i),  dz_g = dc_total ⊙ i ⊙ (1 − g²),  dz_o = dh ⊙ tanh c_t ⊙
-        o(1 − o);  dh_{t−1} = dz Whᵀ,  dc_{t−1} = dc_total ⊙ f. ``dz`` (N, 4H) is filled when
-        given; ``slopes`` is ``_slopes(gates, tc)`` when the caller computed it beforehand.
+        o(1 − o);  dc_{t−1} = dc_total ⊙ f. Shapes (N, H); dz (4, N, H), filled when given.
+        dh_{t−1} = Σ_k dz_k Wh_kᵀ is left to the caller.
         """
-        H = self.units
-        gates, tc = cache
-        dtanh, one_minus, dg = self._slopes(gates, tc) if slopes is None else slopes
-        f, i, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+        h_to_c, c_to_z = slopes
         if dz is None:
-            dz = np.empty_like(gates)
-        dc_total = dh * o
-        dc_total *= dtanh
-        dc_total += dc
-        np.multiply(dc_total, c_prev, out=dz[:, :H])
-        np.multiply(dc_total, g, out=dz[:, H:2 * H])
-        dz[:, :2 * H] *= gates[:, :2 * H]
-        dz[:, :2 * H] *= one_minus[:, :2 * H]                  # f(1 − f), i(1 − i)
-        np.multiply(dc_total, i, out=dz[:, 2 * H:3 * H])
-        dz[:, 2 * H:3 * H] *= dg
-        np.multiply(dh, tc, out=dz[:, 3 * H:])
-        dz[:, 3 * H:] *= o
-        dz[:, 3 * H:] *= one_minus[:, 3 * H:]
-        dc_total *= f
-        return dz, dz @ self.params["Wh"].T, dc_total
+            dz = np.empty_like(c_to_z)
+        dc_total = dh * h_to_c
+        dc_total += dc                                           # through h_t and through c_{t+1}
+        np.multiply(dc_total, c_to_z[:3], out=dz[:3])            # dz_f, dz_i, dz_g
+        np.multiply(dh, c_to_z[3], out=dz[3])                    # dz_o
+        dc_total *= f                                            # dc_{t−1}
+        return dz, dc_total
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
-        h, c, _ = self._step(x_t @ self.params["Wx"] + self.params["b"], h_prev, c_prev)
+        h, c, _ = self._step(_split(x_t @ self.params["Wx"] + self.params["b"], 4), h_prev, c_prev)
         return h, c
 
     def forward(self, x, training=True):
@@ -218,17 +252,21 @@ class LSTMCell(_Cell):
             h_prev = c_prev = self._zeros(len(x), x.dtype)
         else:
             h_prev, c_prev = self.initial_state
-        h, c, cache = self._step(x @ self.params["Wx"] + self.params["b"], h_prev, c_prev)
-        self._cache = (x, h_prev, c_prev, cache)
+        gates = _split(x @ self.params["Wx"] + self.params["b"], 4)
+        h, c, tc = self._step(gates, h_prev, c_prev)
+        self._cache = (x, h_prev, c_prev, gates, tc)
         return h
 
-    def backward(self, grad_out):
-        """dx_t; fills grads, ``grad_h_prev`` and ``grad_c_prev`` (no gradient from c_t)."""
-        x, h_prev, c_prev, cache = self._cache
-        dz, self.grad_h_prev, self.grad_c_prev = self._step_back(
-            grad_out, np.zeros_like(grad_out), cache, c_prev)
+    def backward(self, grad_out, input_grad=True):
+        """dx_t (None when ``input_grad`` is False); fills grads, ``grad_h_prev`` and
+        ``grad_c_prev`` (no gradient from c_t)."""
+        x, h_prev, c_prev, gates, tc = self._cache
+        dz, self.grad_c_prev = self._step_back(grad_out, 0, self._slopes(gates, tc, c_prev),
+                                               gates[0])
+        dz = _join(dz)                                           # (N, 4H), the order of Wx, Wh
+        self.grad_h_prev = dz @ self.params["Wh"].T
         self.grads = {"Wx": x.T @ dz, "Wh": h_prev.T @ dz, "b": dz.sum(axis=0)}
-        return dz @ self.params["Wx"].T
+        return dz @ self.params["Wx"].T if input_grad else None
 
 
 class _Sequence(Layer):
@@ -278,21 +316,55 @@ class _Sequence(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r} was built for D = "
                              f"{self.params['Wx'].shape[0]} features per step, got {x.shape}")
 
-    def _entry_grads(self, grad_out, shape):
-        """dL/dh_t entering from the output, (N, T, H)."""
+    def _entry_grads(self, grad_out, T):
+        """dL/dh_t entering from the output at each step t: a list of T arrays (N, H), with None
+        where nothing enters (many-to-one: every step but the last)."""
         if self.return_sequences:
-            return grad_out
-        G = np.zeros(shape, dtype=grad_out.dtype)
-        G[:, -1] = grad_out
-        return G
+            return list(_time_major(grad_out))
+        return [None] * (T - 1) + [grad_out]
 
-    def _spans(self, G):
+    def _spans(self, T):
         """(entry step, lowest step) pairs BPTT runs over: one sweep, or k steps per entry."""
-        T = G.shape[1]
         if self.truncate is None:
             return [(T - 1, 0)]
         entries = [T - 1] if not self.return_sequences else range(T - 1, -1, -1)
         return [(t, max(0, t - self.truncate + 1)) for t in entries]
+
+    def _input_products(self, x):
+        """(X, XW): the inputs time-major, X (T, N, D), and XW = X Wx + b for all T steps in one
+        product, before the loop, split into the cell's G blocks: (G, T, N, H). XW[:, t] is
+        then step t's (G, N, H), each block contiguous."""
+        X = _time_major(x)
+        T, N, D = X.shape
+        G = self.cell.blocks
+        XW = X.reshape(T * N, D) @ _split(self.params["Wx"], G)     # (G, T·N, H)
+        XW += _split(self.params["b"], G)[:, None, :]
+        return X, XW.reshape(G, T, N, -1)
+
+    def _output(self, hs):
+        """The layer's output from the states hs (T+1, N, H): all of h_1..h_T as (N, T, H), or
+        the last one (N, H)."""
+        if self.return_sequences:
+            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+        return hs[-1].copy()
+
+    def _weight_grads(self, X, hs, dZ, input_grad):
+        """After the backward loop, one product per block over the stacked (T·N, ·) arrays:
+        dWx = Σ_t x_tᵀ dZ_t, dWh = Σ_t h_{t−1}ᵀ dZ_t, db = Σ_t Σ_n dZ_t, with X (T, N, D), hs
+        (T+1, N, H) and dZ (G, T, N, H), the gradient of the G blocks of z. Returns dL/dx =
+        dZ Wxᵀ (N, T, D), or None when ``input_grad`` is False."""
+        T, N, D = X.shape
+        G = len(dZ)
+        dZ2 = dZ.reshape(G, T * N, -1)
+        self.grads["Wx"] = _join(X.reshape(T * N, D).T @ dZ2)
+        self.grads["Wh"] = _join(hs[:T].reshape(T * N, -1).T @ dZ2)
+        self.grads["b"] = _join(dZ2.sum(axis=1))
+        self.cell.grads = self.grads
+        if not input_grad:
+            return None
+        Wx_T = np.swapaxes(_split(self.params["Wx"], G), 1, 2)       # (G, H, D): Wx_kᵀ
+        dX = (dZ2 @ Wx_T).sum(axis=0).reshape(T, N, D)
+        return np.ascontiguousarray(dX.transpose(1, 0, 2))
 
 
 class RNN(_Sequence):
@@ -317,39 +389,36 @@ class RNN(_Sequence):
         super().__init__(cell, return_sequences, truncate, name)
 
     def forward(self, x, training=True):
-        """Unroll the cell over T steps."""
+        """Unroll the cell over T steps. Arrays are kept time-major: hs[t+1] = h_t (N, H)."""
         self._check(x)
-        N, T, D = x.shape
-        cell, H = self.cell, self.units
-        XW = x @ self.params["Wx"] + self.params["b"]                 # (N, T, H)
-        hs = np.empty((N, T + 1, H), dtype=XW.dtype)                 # hs[:, t+1] = h_t
-        hs[:, 0] = 0 if self.initial_state is None else self.initial_state
+        X, XW = self._input_products(x)                              # (T, N, D), (1, T, N, H)
+        T, N, _ = X.shape
+        hs = np.empty((T + 1, N, self.units), dtype=XW.dtype)
+        hs[0] = 0 if self.initial_state is None else self.initial_state
         for t in range(T):
-            hs[:, t + 1] = cell._step(XW[:, t], hs[:, t])
-        self._cache = (x, hs)
-        return hs[:, 1:].copy() if self.return_sequences else hs[:, T].copy()
+            hs[t + 1] = self.cell._step(XW[0, t], hs[t])
+        self._cache = (X, hs)
+        return self._output(hs)
 
-    def backward(self, grad_out):
-        """BPTT; returns dL/dx (N, T, D), fills grads and ``grad_norms``."""
-        x, hs = self._cache
-        N, T, D = x.shape
-        G = self._entry_grads(grad_out, (N, T, self.units))
-        dA = np.zeros_like(G)
-        dH = np.zeros_like(G)                                        # total dL/dh_t, for norms
-        for top, low in self._spans(G):
-            dh = np.zeros_like(G[:, 0])
+    def backward(self, grad_out, input_grad=True):
+        """BPTT; returns dL/dx (N, T, D), or None when ``input_grad`` is False (a first layer,
+        whose input is the data, then saves the product dA Wxᵀ). Fills grads and
+        ``grad_norms``."""
+        X, hs = self._cache
+        T = len(X)
+        G = self._entry_grads(grad_out, T)
+        dA = np.zeros_like(hs[1:])                                   # dL/da_t, (T, N, H)
+        dH = np.zeros_like(dA)                                       # total dL/dh_t, for norms
+        for top, low in self._spans(T):
+            dh = np.zeros_like(dA[0])
             for t in range(top, low - 1, -1):
-                dh = dh + G[:, t] if self.truncate is None or t == top else dh
-                dH[:, t] += dh
-                da, dh = self.cell._step_back(dh, hs[:, t + 1])
-                dA[:, t] += da
-        self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(0, 2)))
-        dA2 = dA.reshape(N * T, -1)
-        self.grads["Wx"] = x.reshape(N * T, D).T @ dA2
-        self.grads["Wh"] = hs[:, :T].reshape(N * T, -1).T @ dA2
-        self.grads["b"] = dA2.sum(axis=0)
-        self.cell.grads = self.grads
-        return dA @ self.params["Wx"].T
+                if G[t] is not None and (self.truncate is None or t == top):
+                    dh = dh + G[t]
+                dH[t] += dh
+                da, dh = self.cell._step_back(dh, hs[t + 1])
+                dA[t] += da
+        self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(1, 2)))
+        return self._weight_grads(X, hs, dA[None], input_grad)
 
 
 class LSTM(_Sequence):
@@ -360,6 +429,12 @@ class LSTM(_Sequence):
     dL/dc_t from step t to t−1; the cell-state path c_{t−1} → c_t is multiplied only by the
     forget gate f_t, which is why the LSTM's gradient survives many more steps than the RNN's.
     ``truncate`` and ``grad_norms`` (‖dL/dh_t‖) as in ``RNN``.
+
+    Only what depends on the previous step is inside the loops: x_t Wx + b for all steps is
+    one product before the forward loop; the gate slopes are computed for all steps before the
+    backward loop and the weight gradients in one product each after it. Inside, the gates are
+    kept as four (N, H) blocks f, i, g, o (``_split``), so that every step works on contiguous
+    arrays.
     """
 
     def __init__(self, units, return_sequences=False, truncate=None, input_dim=None,
@@ -368,49 +443,63 @@ class LSTM(_Sequence):
         super().__init__(cell, return_sequences, truncate, name)
 
     def forward(self, x, training=True):
-        """Unroll the LSTM cell over T steps (every array allocated once, before the loop)."""
-        self._check(x)
-        N, T, D = x.shape
-        cell, H = self.cell, self.units
-        XW = x @ self.params["Wx"] + self.params["b"]                 # (N, T, 4H)
-        hs = np.empty((N, T + 1, H), dtype=XW.dtype)
-        cs = np.empty((N, T + 1, H), dtype=XW.dtype)
-        if self.initial_state is None:
-            hs[:, 0] = 0
-            cs[:, 0] = 0
-        else:
-            hs[:, 0], cs[:, 0] = self.initial_state
-        gates = np.empty((T, N, 4 * H), dtype=XW.dtype)               # gates[t] = (f, i, g, o)
-        tcs = np.empty((T, N, H), dtype=XW.dtype)                     # tanh(c_t)
-        for t in range(T):
-            cell._step(XW[:, t], hs[:, t], cs[:, t], gates[t], hs[:, t + 1], cs[:, t + 1], tcs[t])
-        self._cache = (x, hs, cs, gates, tcs)
-        return hs[:, 1:].copy() if self.return_sequences else hs[:, T].copy()
+        """Unroll the LSTM cell over T steps (every array allocated once, before the loop).
 
-    def backward(self, grad_out):
-        """BPTT through h and c; returns dL/dx (N, T, D), fills grads and ``grad_norms``."""
-        x, hs, cs, gates, tcs = self._cache
-        N, T, D = x.shape
+        Arrays are time-major: hs[t+1] = h_t, cs[t+1] = c_t, tcs[t] = tanh c_t (N, H), and
+        gates[:, t] = (f, i, g, o) (4, N, H), which starts as x_t Wx + b and is turned into the
+        gates in place by the step.
+        """
+        self._check(x)
+        X, gates = self._input_products(x)                           # (T, N, D), (4, T, N, H)
+        T, N, _ = X.shape
         H = self.units
-        G = self._entry_grads(grad_out, (N, T, H))
-        dZ = np.zeros((N, T, 4 * H), dtype=G.dtype)
-        dH = np.zeros_like(G)
-        dz = np.empty((N, 4 * H), dtype=G.dtype)
-        dtanh, one_minus, dg = self.cell._slopes(gates, tcs)          # for all T steps at once
-        for top, low in self._spans(G):
-            dh = np.zeros_like(G[:, 0])
+        hs = np.empty((T + 1, N, H), dtype=gates.dtype)
+        cs = np.empty((T + 1, N, H), dtype=gates.dtype)
+        if self.initial_state is None:
+            hs[0] = 0
+            cs[0] = 0
+        else:
+            hs[0], cs[0] = self.initial_state
+        tcs = np.empty((T, N, H), dtype=gates.dtype)
+        Wh = _split(self.params["Wh"], 4)                            # (4, H, H)
+        for t in range(T):
+            self.cell._step(gates[:, t], hs[t], cs[t], hs[t + 1], cs[t + 1], tcs[t], Wh)
+        self._cache = (X, hs, cs, gates, tcs)
+        return self._output(hs)
+
+    def backward(self, grad_out, input_grad=True):
+        """BPTT through h and c; returns dL/dx (N, T, D), or None when ``input_grad`` is False
+        (a first layer, whose input is the data, then saves the product dZ Wxᵀ). Fills grads
+        and ``grad_norms``.
+
+        Per step only dz_t (elementwise) and dh_{t−1} = Σ_k dz_k Wh_kᵀ (k = f, i, g, o) are
+        computed; the weight gradients are summed over all steps after the loop.
+        """
+        X, hs, cs, gates, tcs = self._cache
+        T, N, _ = X.shape
+        G = self._entry_grads(grad_out, T)
+        h_to_c, c_to_z = self.cell._slopes(gates, tcs, cs[:T])      # for all T steps at once
+        Wh_T = np.ascontiguousarray(np.swapaxes(_split(self.params["Wh"], 4), 1, 2))  # Wh_kᵀ
+        dH = np.zeros_like(tcs)                                      # total dL/dh_t, for norms
+        spans = self._spans(T)
+        # dZ = dL/dz (4, T, N, H). The slopes of step t serve step t only, so its dz replaces
+        # them in place; but truncated windows of a many-to-many layer visit a step more than
+        # once, and then the visits' dz are added up in an array of their own.
+        overlap = len(spans) > 1
+        dZ = np.zeros_like(gates) if overlap else c_to_z
+        dZ[:, :spans[-1][1]] = 0                                     # steps BPTT does not reach
+        for top, low in spans:
+            dh = np.zeros_like(dH[0])
             dc = np.zeros_like(dh)
             for t in range(top, low - 1, -1):
-                if self.truncate is None or t == top:
-                    dh += G[:, t]
-                dH[:, t] += dh
-                _, dh, dc = self.cell._step_back(dh, dc, (gates[t], tcs[t]), cs[:, t], dz,
-                                                 (dtanh[t], one_minus[t], dg[t]))
-                dZ[:, t] += dz
-        self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(0, 2)))
-        dZ2 = dZ.reshape(N * T, -1)
-        self.grads["Wx"] = x.reshape(N * T, D).T @ dZ2
-        self.grads["Wh"] = hs[:, :T].reshape(N * T, -1).T @ dZ2
-        self.grads["b"] = dZ2.sum(axis=0)
-        self.cell.grads = self.grads
-        return dZ @ self.params["Wx"].T
+                if G[t] is not None and (self.truncate is None or t == top):
+                    dh += G[t]
+                dH[t] += dh
+                slopes = (h_to_c[t], c_to_z[:, t])
+                dz, dc = self.cell._step_back(dh, dc, slopes, gates[0, t],
+                                              None if overlap else dZ[:, t])
+                if overlap:
+                    dZ[:, t] += dz
+                dh = (dz @ Wh_T).sum(axis=0)                         # dh_{t−1} = Σ_k dz_k Wh_kᵀ
+        self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(1, 2)))
+        return self._weight_grads(X, hs, dZ, input_grad)
