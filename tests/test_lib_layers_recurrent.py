@@ -178,3 +178,68 @@ def test_recurrent_layers_reject_bad_input():
         layer.forward(np.ones((1, 4, 2)))
     with pytest.raises(ValueError, match="activation"):
         RNNCell(2, activation="softplus")
+
+
+@pytest.mark.parametrize("layer_class", [RNN, LSTM])
+@pytest.mark.parametrize("return_sequences, truncate", [(False, None), (True, None), (True, 2),
+                                                        (False, 3)])
+def test_without_input_grad_backward_returns_none_and_the_same_weight_gradients(
+        layer_class, return_sequences, truncate):
+    rng = np.random.default_rng(7)
+    layer = layer_class(3, return_sequences=return_sequences, truncate=truncate, seed=0)
+    x = rng.standard_normal((2, 5, 4))
+    G = rng.standard_normal(layer.forward(x).shape)
+    dx = layer.backward(G)
+    grads, norms = {k: v.copy() for k, v in layer.grads.items()}, layer.grad_norms.copy()
+    assert dx.shape == x.shape
+    assert layer.backward(G, input_grad=False) is None
+    for name in grads:
+        np.testing.assert_array_equal(layer.grads[name], grads[name])
+    np.testing.assert_array_equal(layer.grad_norms, norms)
+
+
+@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell])
+def test_cells_without_input_grad_return_none_and_fill_grads(cell_class):
+    rng = np.random.default_rng(8)
+    cell = cell_class(3, input_dim=2, seed=0)
+    x, G = rng.standard_normal((4, 2)), rng.standard_normal((4, 3))
+    cell.forward(x)
+    dx = cell.backward(G)
+    grads = {k: v.copy() for k, v in cell.grads.items()}
+    assert dx.shape == x.shape and cell.backward(G, input_grad=False) is None
+    for name in grads:
+        np.testing.assert_array_equal(cell.grads[name], grads[name])
+
+
+@pytest.mark.parametrize("layer_class", [RNN, LSTM])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_float32_stays_float32(layer_class, return_sequences):
+    rng = np.random.default_rng(9)
+    layer = layer_class(4, return_sequences=return_sequences, seed=0)
+    x = rng.standard_normal((3, 6, 2)).astype(np.float32)
+    out = layer.forward(x)
+    dx = layer.backward(np.ones_like(out))
+    assert out.dtype == dx.dtype == np.float32
+    assert all(a.dtype == np.float32 for a in (*layer.params.values(), *layer.grads.values()))
+    # and float32 gives the float64 result to float32 rounding
+    ref = layer_class(4, return_sequences=return_sequences, seed=0)
+    ref_out = ref.forward(x.astype(np.float64))
+    ref_dx = ref.backward(np.ones_like(ref_out))
+    np.testing.assert_allclose(out, ref_out, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dx, ref_dx, rtol=1e-4, atol=1e-5)
+
+
+def test_lstm_gates_saturate_without_overflow():
+    # σ is computed as (1 + tanh(a/2)) / 2: no exp, so no overflow for huge pre-activations.
+    H = 2
+    cell = LSTMCell(H, input_dim=1, seed=0)
+    x = np.array([[-1e4], [1e4], [0.3]])
+    h_prev, c_prev = np.full((3, H), 0.5), np.full((3, H), -0.25)
+    z = x @ cell.params["Wx"] + h_prev @ cell.params["Wh"] + cell.params["b"]
+    with np.errstate(over="ignore"):
+        f, i = sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H])
+        g, o = np.tanh(z[:, 2 * H:3 * H]), sigmoid(z[:, 3 * H:])
+    with np.errstate(all="raise"):
+        h, c = cell.step(x, h_prev, c_prev)
+    np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h, o * np.tanh(c), rtol=1e-12, atol=1e-15)

@@ -6,6 +6,14 @@ steps and, going backwards, carries dL/dh from step t to step t−1 (BPTT). ``tr
 carries each gradient back at most k steps (truncated BPTT), and after every backward pass
 ``grad_norms[t] = ‖dL/dh_t‖`` (Frobenius norm over the batch) records how the gradient grows or
 fades on its way back — the plot of exploding and vanishing gradients.
+
+``backward(grad_out, input_grad=True)``: with ``input_grad=False`` (what a model passes to a
+layer that reads the data) a layer fills its gradients but skips dL/dx = dz Wxᵀ and returns None.
+
+For speed the sequence layers keep their arrays time-major, (T, N, …), so that step t reads
+and writes contiguous blocks, and do outside the time loop all that does not depend on the
+previous step: x_t Wx + b for every step in one product before it, the weight gradients in one
+product each after it. Inside the loop remain the products with Wh and the elementwise work.
 """
 from __future__ import annotations
 
@@ -133,12 +141,12 @@ class RNNCell(_Cell):
         self._cache = (x, h_prev, h)
         return h
 
-    def backward(self, grad_out):
-        """dx_t; fills grads and ``grad_h_prev``."""
+    def backward(self, grad_out, input_grad=True):
+        """dx_t (None when ``input_grad`` is False); fills grads and ``grad_h_prev``."""
         x, h_prev, h = self._cache
         da, self.grad_h_prev = self._step_back(grad_out, h)
         self.grads = {"Wx": x.T @ da, "Wh": h_prev.T @ da, "b": da.sum(axis=0)}
-        return da @ self.params["Wx"].T
+        return da @ self.params["Wx"].T if input_grad else None
 
 
 class LSTMCell(_Cell):
@@ -331,15 +339,17 @@ class _Sequence(Layer):
         return [(t, max(0, t - self.truncate + 1)) for t in entries]
 
     def _input_products(self, x):
-        """(X, XW): the inputs time-major, X (T, N, D), and XW = X Wx + b for all T steps in one
-        product, before the loop, split into the cell's G blocks: (G, T, N, H). XW[:, t] is
-        then step t's (G, N, H), each block contiguous."""
-        X = _time_major(x)
-        T, N, D = X.shape
-        G = self.cell.blocks
-        XW = X.reshape(T * N, D) @ _split(self.params["Wx"], G)     # (G, T·N, H)
-        XW += _split(self.params["b"], G)[:, None, :]
-        return X, XW.reshape(G, T, N, -1)
+        """(X, XW) for all T steps at once, before the loop. X (T, N, D+1) is the input
+        time-major with a constant 1 appended to every x_t, so that b is the last row of the
+        weights [Wx; b] and one product gives XW = x_t Wx + b (and, going back, dWx and db).
+        XW is split into the cell's G blocks, (G, T, N, H): XW[:, t] is step t's (G, N, H), each
+        block contiguous."""
+        N, T, D = x.shape
+        X = np.ones((T, N, D + 1), dtype=x.dtype)
+        X[..., :D] = np.swapaxes(x, 0, 1)
+        Wb = np.concatenate([self.params["Wx"], self.params["b"][None]])   # (D+1, G·H)
+        XW = X.reshape(T * N, D + 1) @ _split(Wb, self.cell.blocks)        # (G, T·N, H)
+        return X, XW.reshape(-1, T, N, self.units)
 
     def _output(self, hs):
         """The layer's output from the states hs (T+1, N, H): all of h_1..h_T as (N, T, H), or
@@ -350,20 +360,20 @@ class _Sequence(Layer):
 
     def _weight_grads(self, X, hs, dZ, input_grad):
         """After the backward loop, one product per block over the stacked (T·N, ·) arrays:
-        dWx = Σ_t x_tᵀ dZ_t, dWh = Σ_t h_{t−1}ᵀ dZ_t, db = Σ_t Σ_n dZ_t, with X (T, N, D), hs
-        (T+1, N, H) and dZ (G, T, N, H), the gradient of the G blocks of z. Returns dL/dx =
-        dZ Wxᵀ (N, T, D), or None when ``input_grad`` is False."""
-        T, N, D = X.shape
+        [dWx; db] = Σ_t [x_t, 1]ᵀ dZ_t and dWh = Σ_t h_{t−1}ᵀ dZ_t, with X (T, N, D+1) from
+        ``_input_products``, hs (T+1, N, H) and dZ (G, T, N, H), the gradient of the G blocks
+        of z. Returns dL/dx = dZ Wxᵀ (N, T, D), or None when ``input_grad`` is False."""
+        T, N, D1 = X.shape
         G = len(dZ)
         dZ2 = dZ.reshape(G, T * N, -1)
-        self.grads["Wx"] = _join(X.reshape(T * N, D).T @ dZ2)
+        dWb = _join(X.reshape(T * N, D1).T @ dZ2)                      # (D+1, G·H)
+        self.grads["Wx"], self.grads["b"] = dWb[:-1], dWb[-1]
         self.grads["Wh"] = _join(hs[:T].reshape(T * N, -1).T @ dZ2)
-        self.grads["b"] = _join(dZ2.sum(axis=1))
         self.cell.grads = self.grads
         if not input_grad:
             return None
         Wx_T = np.swapaxes(_split(self.params["Wx"], G), 1, 2)       # (G, H, D): Wx_kᵀ
-        dX = (dZ2 @ Wx_T).sum(axis=0).reshape(T, N, D)
+        dX = (dZ2 @ Wx_T).sum(axis=0).reshape(T, N, D1 - 1)
         return np.ascontiguousarray(dX.transpose(1, 0, 2))
 
 
@@ -391,7 +401,7 @@ class RNN(_Sequence):
     def forward(self, x, training=True):
         """Unroll the cell over T steps. Arrays are kept time-major: hs[t+1] = h_t (N, H)."""
         self._check(x)
-        X, XW = self._input_products(x)                              # (T, N, D), (1, T, N, H)
+        X, XW = self._input_products(x)                              # (T, N, D+1), (1, T, N, H)
         T, N, _ = X.shape
         hs = np.empty((T + 1, N, self.units), dtype=XW.dtype)
         hs[0] = 0 if self.initial_state is None else self.initial_state
@@ -450,7 +460,7 @@ class LSTM(_Sequence):
         gates in place by the step.
         """
         self._check(x)
-        X, gates = self._input_products(x)                           # (T, N, D), (4, T, N, H)
+        X, gates = self._input_products(x)                           # (T, N, D+1), (4, T, N, H)
         T, N, _ = X.shape
         H = self.units
         hs = np.empty((T + 1, N, H), dtype=gates.dtype)
