@@ -7,6 +7,9 @@
   executed, so that results print the same on any machine.
 * Kernels draw every figure they show but do not turn it into a PNG (coursetools.testkernels):
   nbval compares text outputs only, and rasterising was half of the lectures' run time.
+* Kernels start without a debugger, and nbval starts and stops them without two fixed waits of
+  jupyter_client's (0.2 s after a kernel is ready, 0.1 s after it is killed): about 0.5 s less
+  per lecture (coursetools.testkernels).
 * The time of each lecture's cells is added up and reported at the end of the run beside the
   lecture's budget (COURSE.md: "each runs top to bottom in seconds"). The budget is a figure to
   watch, not a pass/fail limit: a shared, busy machine can make any lecture slower for a while.
@@ -102,12 +105,27 @@ def pytest_configure(config):
 
 def _test_kernels(config):
     """Notebook kernels started by this run use the test-kernel profile (coursetools.testkernels):
-    figures are drawn in full but not rasterised to PNG, which nbval never compares."""
+    figures are drawn in full but not rasterised to PNG, which nbval never compares, and no
+    debugger is loaded. nbval starts and stops them with testkernels.KernelManagerForTests,
+    which does not wait 0.2 s for silence after a kernel is ready nor 0.1 s after killing it."""
     from coursetools import testkernels
     root = Path(str(config.rootpath))
     os.environ.update(testkernels.environment(root / ".cache" / "test-kernels", figures="check"))
     if not hasattr(config, "workerinput"):  # the controlling process, before any worker starts
         testkernels.compile_library(root / "lib")
+    _nbval_kernel_manager(testkernels.KernelManagerForTests)
+
+
+def _nbval_kernel_manager(manager_class):
+    """Make nbval start its kernels with ``manager_class``: nbval.kernel.start_new_kernel calls
+    the KernelManager named in its module (jupyter_client's). Nothing changes if nbval is not
+    installed or no longer names a KernelManager there."""
+    try:
+        from nbval import kernel
+    except ImportError:
+        return
+    if hasattr(kernel, "KernelManager"):
+        kernel.KernelManager = manager_class
 
 
 def _kind(path):
