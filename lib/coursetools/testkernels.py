@@ -108,7 +108,7 @@ def draw_on_display(shell=None):
 #: A line of the kernels' configuration (which the kernel runs before it creates its debugger)
 #: that makes ``import debugpy`` fail, so that ipykernel starts without a debugger: it has no
 #: setting for that, it only checks whether debugpy imports. Saves about 0.2 s of CPU per kernel.
-NO_DEBUGGER = "import sys; sys.modules.setdefault('debugpy', None)  # so: no debugger"
+NO_DEBUGGER = "import sys; sys.modules.setdefault('debugpy', None)  # ipykernel: then no debugger"
 
 CONFIG = '''\
 # Written by coursetools.testkernels for the kernels the tests start; students never use it.
