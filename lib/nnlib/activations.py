@@ -35,6 +35,8 @@ def _float(v):
 
 def _out(result, v):
     """Give back a Python float for a scalar (0-d) result, the array otherwise."""
+    if isinstance(result, np.ndarray) and result.ndim:
+        return result
     return float(result) if np.ndim(result) == 0 else result
 
 

@@ -64,14 +64,14 @@ class Optimizer:
         error as soon as the loss is not finite), where checking every entry of every gradient
         at every step would cost a fifth of a small network's step.
         """
-        who = f"{type(self).__name__}.step"
         if check:
-            params, grads = _check_lists(params, grads, who)
+            params, grads = _check_lists(params, grads, f"{type(self).__name__}.step")
         if not self.state:
             self.state = [{s: np.full_like(p, v0) for s, v0 in self._slots.items()}
                           for p in params]
         if len(self.state) != len(params) or len(grads) != len(params):
-            raise ValueError(f"{who}: this optimizer was used with {len(self.state)} "
+            raise ValueError(f"{type(self).__name__}.step: this optimizer was used with "
+                             f"{len(self.state)} "
                              f"parameters and now gets {len(params)} (and {len(grads)} "
                              f"gradients); call reset() to start afresh")
         self.t += 1
