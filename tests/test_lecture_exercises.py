@@ -65,7 +65,14 @@ def test_unanswered_self_checks_say_so_and_never_right(lecture):
 @pytest.mark.notebooks
 @pytest.mark.parametrize("lecture", LECTURES, ids=_ids(LECTURES))
 def test_worked_answers_make_every_self_check_right(lecture):
+    """Also where the lectures' figures are drawn in the test run (nbval compares the lectures'
+    text without drawing them): a drawing error or a warning printed while drawing, like any
+    other output to stderr, fails here with the cell it came from."""
     nb = la.run_answered(lecture)
+    stderr = [f"cell {i} ({c.source.splitlines()[0][:60]!r}):\n{o.text}"
+              for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not stderr, f"{lecture.name} wrote to stderr:\n" + "\n".join(stderr)
     lines = la.check_lines(nb)
     wrong = [f"{m} {t}" for m, t in lines if m != "✓"]
     assert not wrong, f"{lecture.name} with its worked answers:\n" + "\n".join(wrong)

@@ -114,3 +114,31 @@ def test_nbval_with_the_test_kernels_passes_a_notebook_with_its_stored_outputs(t
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert "1 failed, 5 passed" in done.stdout, done.stdout + done.stderr
     assert "FAILED wrong.ipynb::Cell 0" in done.stdout, done.stdout
+
+
+def test_nbval_compares_the_lectures_without_drawing_and_everything_else_draws():
+    """The course's plugin (loaded by this run) picks a kernel profile before each test: the
+    lectures' nbval cells get the "compare" profile (figures not drawn), every other test the
+    "draw" one, in which a drawing error reaches the outputs (test above)."""
+    from pathlib import Path
+
+    from coursetools import pytest_plugin
+
+    def profile_for(path, module):
+        item = type("Item", (), {"__module__": module})()
+        item.path = Path(path)
+        pytest_plugin.pytest_runtest_setup(item)
+        return os.environ["IPYTHONDIR"]
+
+    profiles = pytest_plugin.PROFILES
+    saved = os.environ.get("IPYTHONDIR")
+    try:
+        assert profile_for("/c/lectures/06_perceptron.ipynb", "nbval.plugin") == profiles["compare"]
+        assert profile_for("/c/solutions/ex01/ex01.ipynb", "nbval.plugin") == profiles["draw"]
+        assert profile_for("/c/tests/test_lecture_exercises.py", "_pytest.python") == \
+            profiles["draw"]
+    finally:
+        os.environ["IPYTHONDIR"] = saved
+    config = "profile_default/ipython_kernel_config.py"
+    assert testkernels.FIGURES["skip"] in (Path(profiles["compare"]) / config).read_text()
+    assert testkernels.FIGURES["check"] in (Path(profiles["draw"]) / config).read_text()

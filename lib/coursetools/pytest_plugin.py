@@ -6,7 +6,9 @@
 * Kernels do their linear algebra on one thread (SINGLE_THREAD), as when the lectures were
   executed, so that results print the same on any machine.
 * Kernels draw every figure they show but do not turn it into a PNG (coursetools.testkernels):
-  nbval compares text outputs only, and rasterising was half of the lectures' run time.
+  nbval compares text outputs only, and rasterising was half of the lectures' run time. nbval's
+  pass over the lectures does not draw them at all; the lectures' figures are drawn when the
+  lectures run with their worked answers, in the same test run (``_test_kernels``).
 * Kernels start without a debugger, and nbval starts and stops them without two fixed waits of
   jupyter_client's (0.2 s after a kernel is ready, 0.1 s after it is killed): about 0.5 s less
   per lecture (coursetools.testkernels).
@@ -23,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 #: Linear algebra on one thread in notebook kernels: sums are then added in the same order on
 #: every machine whatever its number of cores, so printed results match the committed outputs.
@@ -103,17 +106,42 @@ def pytest_configure(config):
     _test_kernels(config)
 
 
+#: The two kernel profiles of a test run, as IPYTHONDIR values (set by ``_test_kernels``).
+PROFILES = {}
+
+
 def _test_kernels(config):
-    """Notebook kernels started by this run use the test-kernel profile (coursetools.testkernels):
-    figures are drawn in full but not rasterised to PNG, which nbval never compares, and no
-    debugger is loaded. nbval starts and stops them with testkernels.KernelManagerForTests,
-    which does not wait 0.2 s for silence after a kernel is ready nor 0.1 s after killing it."""
+    """Notebook kernels started by this run use test-kernel profiles (coursetools.testkernels),
+    without a debugger, started and stopped by testkernels.KernelManagerForTests (no fixed 0.2 s
+    wait after a kernel is ready nor 0.1 s after it is killed).
+
+    * "draw" (the default for every kernel): each figure a cell shows gets matplotlib's whole
+      draw pass but no PNG, so a drawing error or warning shows in the cell's outputs.
+    * "compare", for nbval's pass over the lectures only: figures are not drawn at all, a third
+      of the lectures' CPU time. nbval compares text outputs, which are the same either way
+      (``<Figure size ... with N Axes>`` included). Every lecture figure is still drawn in the
+      same test run: tests/test_lecture_exercises.py executes each lecture with its worked
+      answers in a "draw" kernel and fails on any output to stderr.
+    """
     from coursetools import testkernels
     root = Path(str(config.rootpath))
-    os.environ.update(testkernels.environment(root / ".cache" / "test-kernels", figures="check"))
+    cache = root / ".cache" / "test-kernels"
+    PROFILES["draw"] = testkernels.environment(cache / "draw", figures="check")["IPYTHONDIR"]
+    PROFILES["compare"] = testkernels.environment(cache / "compare", figures="skip")["IPYTHONDIR"]
+    os.environ.update(testkernels.environment(cache / "draw", figures="check"))
     if not hasattr(config, "workerinput"):  # the controlling process, before any worker starts
         testkernels.compile_library(root / "lib")
     _nbval_kernel_manager(testkernels.KernelManagerForTests)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before each test (and so before nbval starts a notebook's kernel, at its first cell):
+    the "compare" profile for nbval's cells of a lecture, the "draw" profile for anything else."""
+    if PROFILES:
+        lecture_cell = (type(item).__module__.startswith("nbval")
+                        and Path(item.path).parent.name == "lectures")
+        os.environ["IPYTHONDIR"] = PROFILES["compare" if lecture_cell else "draw"]
 
 
 def _nbval_kernel_manager(manager_class):
