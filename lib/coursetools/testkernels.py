@@ -19,7 +19,9 @@ start need not make the PNGs JupyterLab shows (``FIGURES["tight"]``):
   "tight". Drawing is then checked elsewhere: tests/test_lib_plotting.py draws every nnlib figure
   under Agg, and coursetools.execute draws every lecture figure when a lecture is re-executed.
 
-* ``FIGURES["check"]`` (what the test run uses, through coursetools.pytest_plugin) sends no PNG
+* ``FIGURES["check"]`` (what the test run's kernels use, through coursetools.pytest_plugin; only
+  nbval's pass over the lectures uses "skip", their figures being drawn when the lectures run
+  with their worked answers) sends no PNG
   either, but runs matplotlib's whole draw pass on every figure a cell shows
   (``Figure.draw_without_rendering``: layout, text, every artist; no pixels), so a drawing error
   or warning still shows in the cell's outputs and fails the comparison. About 30 % less CPU
