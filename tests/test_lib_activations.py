@@ -114,3 +114,24 @@ def test_sigmoid_and_tanh_do_not_overflow():
     assert s[0] == 0.0 and s[-1] == 1.0 and s[2] == 0.5
     assert np.all(np.isfinite(ds)) and ds[0] == 0.0 and ds[-1] == 0.0
     assert np.all(np.isfinite(t)) and np.all(np.isfinite(p))
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-14), (np.float32, 1e-6)])
+def test_sigmoid_in_place_is_the_sigmoid_written_over_its_input(dtype, rtol):
+    v = np.linspace(-30, 30, 121).astype(dtype)
+    expected = act.sigmoid(v.astype(np.float64))
+    w = v.copy()
+    with np.errstate(all="raise"):
+        out = act.sigmoid_in_place(w)
+        big = act.sigmoid_in_place(np.array([-1e4, 1e4], dtype=dtype))
+    assert out is w and out.dtype == dtype
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=np.finfo(dtype).eps / 2)
+    np.testing.assert_array_equal(big, [0.0, 1.0])
+
+
+def test_derivatives_from_the_output_equal_the_derivatives_from_the_input():
+    v = np.linspace(-4, 4, 33)
+    for name, from_output in act.DERIVATIVES_FROM_OUTPUT.items():
+        f, df = act.get(name)
+        np.testing.assert_allclose(from_output(f(v)) * np.ones_like(v), df(v), rtol=1e-12,
+                                   atol=1e-15, err_msg=name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib import activations
 from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
 
@@ -119,7 +120,7 @@ def scaled_dot_product_backward(dout, cache):
     s = float(cache[4] if len(cache) > 4 else 1.0 / np.sqrt(q.shape[-1]))
     dv = np.swapaxes(w, -1, -2) @ dout
     dw = dout @ np.swapaxes(v, -1, -2)
-    ds = w * (dw - (dw * w).sum(axis=-1, keepdims=True))
+    ds = activations.softmax_backward(w, dw, axis=-1)
     ds *= s
     dq = ds @ k
     dk = np.swapaxes(ds, -1, -2) @ q

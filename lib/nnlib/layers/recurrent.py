@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlib.activations import sigmoid
+from nnlib import activations
 from nnlib.initializers import initialize
 from nnlib.layers.base import Layer
 
@@ -32,11 +32,9 @@ def _orthogonal(shape, rng, dtype):
     return (q * np.sign(np.diag(r))).astype(dtype)
 
 
-_ACT = {  # name: (ψ, ψ' written with the output y = ψ(a))
-    "tanh": (np.tanh, lambda y: 1 - y * y),
-    "relu": (lambda a: np.maximum(a, 0), lambda y: (y > 0).astype(y.dtype)),
-    "sigmoid": (sigmoid, lambda y: y * (1 - y)),
-    "linear": (lambda a: a, lambda y: np.ones_like(y)),
+_ACT = {  # name: (ψ, ψ' written with the output y = ψ(a)), both from nnlib.activations
+    name: (activations.get(name)[0], activations.DERIVATIVES_FROM_OUTPUT[name])
+    for name in ("tanh", "relu", "sigmoid", "linear")
 }
 
 
@@ -174,17 +172,13 @@ class LSTMCell(_Cell):
     def _activate(self, z):
         """z (4, N, H) ← (σ(z_f), σ(z_i), tanh(z_g), σ(z_o)) in place; returns z.
 
-        One tanh call for the four blocks, through σ(a) = (1 + tanh(a/2)) / 2: the σ blocks are
-        halved before and after tanh and shifted by ½ (halving is exact in floating point, and
-        tanh cannot overflow, unlike exp in 1 / (1 + e^−a)).
+        σ through ``activations.sigmoid_in_place`` (one tanh, no new array; a gate of 1e-17
+        comes out as 0), tanh for the input node g.
         """
-        sigmoid_blocks = (z[:2], z[3])                           # f, i and o
-        for s in sigmoid_blocks:
-            s *= 0.5
-        np.tanh(z, out=z)
-        for s in sigmoid_blocks:
-            s *= 0.5
-            s += 0.5
+        f_and_i, g, o = z[:2], z[2], z[3]
+        activations.sigmoid_in_place(f_and_i)
+        np.tanh(g, out=g)
+        activations.sigmoid_in_place(o)
         return z
 
     def _step(self, z, h_prev, c_prev, h=None, c=None, tc=None, Wh=None):
