@@ -238,3 +238,20 @@ def test_graded_library_keeps_names_but_not_implementations(tmp_path):
     assert "data works: nnlib.data" in out.stdout
     assert "def sigmoid" in (lib / "nnlib" / "activations.py").read_text()
     assert "np.exp" not in (lib / "nnlib" / "activations.py").read_text()
+
+
+def test_every_module_of_the_graded_library_imports(tmp_path):
+    """Module-level code runs in the sandbox with every function body removed: a module that calls
+    one of the library's functions while it is imported (to build a table, say) would make every
+    import of it fail, and with it the graded exercises that only need its names."""
+    import subprocess
+    from pathlib import Path
+    lib = build_library(Path(__file__).resolve().parents[1] / "lib", tmp_path / "lib")
+    code = ("import importlib, pkgutil, nnlib\n"
+            "names = [m.name for m in pkgutil.walk_packages(nnlib.__path__, 'nnlib.')]\n"
+            "for name in names:\n    importlib.import_module(name)\n"
+            "print('imported', len(names))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(lib), "PATH": "/usr/bin:/bin",
+                              "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(tmp_path)}, cwd=tmp_path)
+    assert out.returncode == 0 and "imported" in out.stdout, out.stderr[-2000:]

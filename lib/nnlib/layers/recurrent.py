@@ -33,8 +33,10 @@ def _orthogonal(shape, rng, dtype):
 
 
 _ACT = {  # name: (ψ, ψ' written with the output y = ψ(a)), both from nnlib.activations
-    name: (activations.get(name)[0], activations.DERIVATIVES_FROM_OUTPUT[name])
-    for name in ("tanh", "relu", "sigmoid", "linear")
+    "tanh": (activations.tanh, activations.tanh_derivative_from_output),
+    "relu": (activations.relu, activations.relu_derivative_from_output),
+    "sigmoid": (activations.sigmoid, activations.sigmoid_derivative_from_output),
+    "linear": (activations.linear, activations.linear_derivative),
 }
 
 
