@@ -126,9 +126,10 @@ def _test_kernels(config):
     from coursetools import testkernels
     root = Path(str(config.rootpath))
     cache = root / ".cache" / "test-kernels"
-    PROFILES["draw"] = testkernels.environment(cache / "draw", figures="check")["IPYTHONDIR"]
+    draw = testkernels.environment(cache / "draw", figures="check")
+    PROFILES["draw"] = draw["IPYTHONDIR"]
     PROFILES["compare"] = testkernels.environment(cache / "compare", figures="skip")["IPYTHONDIR"]
-    os.environ.update(testkernels.environment(cache / "draw", figures="check"))
+    os.environ.update(draw)
     if not hasattr(config, "workerinput"):  # the controlling process, before any worker starts
         testkernels.compile_library(root / "lib")
     _nbval_kernel_manager(testkernels.KernelManagerForTests)
