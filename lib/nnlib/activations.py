@@ -17,7 +17,7 @@ __all__ = [
     "threshold", "threshold_derivative",
     "linear", "linear_derivative",
     "piecewise_linear", "piecewise_linear_derivative",
-    "sigmoid", "sigmoid_derivative", "sigmoid_in_place",
+    "sigmoid", "sigmoid_derivative", "sigmoid_in_place", "sigmoid_from_tanh_of_half",
     "tanh", "tanh_derivative",
     "relu", "relu_derivative",
     "sigmoid_derivative_from_output", "tanh_derivative_from_output", "relu_derivative_from_output",
@@ -123,9 +123,19 @@ def sigmoid_in_place(v):
     """
     v *= 0.5
     np.tanh(v, out=v)
-    v *= 0.5
-    v += 0.5
-    return v
+    return sigmoid_from_tanh_of_half(v)
+
+
+def sigmoid_from_tanh_of_half(t):
+    """σ(v) written over ``t`` = tanh(v/2) (a float array, returned): σ(v) = (1 + t) / 2.
+
+    For a caller that has tanh(v/2) already: the LSTM halves its gate weights, so that one tanh
+    call over all four blocks gives tanh(z_g) for the input node and tanh(z/2) for the three
+    sigmoid gates (lecture 20). Shapes: any → same.
+    """
+    t *= 0.5
+    t += 0.5
+    return t
 
 
 def sigmoid_derivative(v, a=1.0):

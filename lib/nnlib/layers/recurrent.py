@@ -10,10 +10,15 @@ fades on its way back — the plot of exploding and vanishing gradients.
 ``backward(grad_out, input_grad=True)``: with ``input_grad=False`` (what a model passes to a
 layer that reads the data) a layer fills its gradients but skips dL/dx = dz Wxᵀ and returns None.
 
-For speed the sequence layers keep their arrays time-major, (T, N, …), so that step t reads
-and writes contiguous blocks, and do outside the time loop all that does not depend on the
-previous step: x_t Wx + b for every step in one product before it, the weight gradients in one
-product each after it. Inside the loop remain the products with Wh and the elementwise work.
+One product per step. With the input, a constant 1 and the previous state side by side, and
+the weights stacked to match,
+    z_t = x_t Wx + b + h_{t−1} Wh = [x_t, 1, h_{t−1}] [Wx; b; Wh],
+a step is one matrix product of a row block of N × (D+1+H) (``_stacked_inputs``) with the
+(D+1+H) × G·H stack (G = 1 block for the RNN, 4 for the LSTM), and going back the weight
+gradients of all T steps are one product after the loop:
+    [dWx; db; dWh] = Σ_t [x_t, 1, h_{t−1}]ᵀ dz_t.
+The arrays are time-major, (T, N, …), so that step t reads and writes contiguous blocks; step t
+writes h_t straight into the h columns of row block t+1, where step t+1 reads it.
 """
 from __future__ import annotations
 
@@ -45,22 +50,13 @@ def _time_major(a):
     return np.ascontiguousarray(np.swapaxes(a, 0, 1))
 
 
-def _split(a, blocks):
-    """(…, G·H) → (G, …, H): the G column blocks of ``a`` (gates f, i, g, o for the LSTM)
-    along a new first axis, a view. Each block of a C-contiguous array is then read as one
-    contiguous piece per row, and ``f, i, g, o = _split(z, 4)`` unpacks the gates."""
-    return np.moveaxis(a.reshape(a.shape[:-1] + (blocks, -1)), -2, 0)
-
-
-def _join(b):
-    """(G, …, H) → (…, G·H): the blocks side by side again, the inverse of ``_split`` (a copy)."""
-    return np.concatenate(list(b), axis=-1)
-
-
 class _Cell(Layer):
-    """Shared construction of the cells: Wx (D, G·H), Wh (H, G·H), b (G·H,) for G gate blocks."""
+    """Shared construction of the cells: Wx (D, G·H), Wh (H, G·H), b (G·H,) for G column blocks
+    of H (the LSTM's gates). ``order`` is the order in which the step keeps the blocks (a
+    permutation of the parameters' order; the LSTM's says why)."""
 
     blocks = 1
+    order = (0,)
 
     def __init__(self, units, input_dim=None, init="glorot_uniform",
                  recurrent_init="orthogonal", seed=None, name=None):
@@ -97,6 +93,35 @@ class _Cell(Layer):
     def _zeros(self, N, dtype):
         return np.zeros((N, self.units), dtype=dtype)
 
+    def _stacked_weights(self):
+        """[Wx; b; Wh] (D+1+H, G·H) cut into its G column blocks, in the step's ``order``:
+        (G, D+1+H, H), a new contiguous array. Block k of z_t is [x_t, 1, h_{t−1}] W[k]."""
+        p = self.params
+        W = np.concatenate([p["Wx"], p["b"][None], p["Wh"]])
+        W = W.reshape(len(W), self.blocks, self.units).transpose(1, 0, 2)
+        return np.ascontiguousarray(W[list(self.order)])
+
+    def _set_grads(self, dW):
+        """dW (G, D+1+H, H), the gradient of ``_stacked_weights`` (blocks in the step's order)
+        → grads Wx (D, G·H), b (G·H,), Wh (H, G·H) in the parameters' order."""
+        G, K, H = dW.shape
+        D = K - 1 - H
+        full = np.empty((K, G, H), dtype=dW.dtype)
+        full[:, list(self.order)] = dW.transpose(1, 0, 2)
+        full = full.reshape(K, G * H)
+        self.grads.update(Wx=full[:D], b=full[D], Wh=full[D + 1:])
+
+    def _input_grad(self, dZ, W):
+        """dL/d(input) = Σ_k dz_k Wx_kᵀ for dZ (G, M, H) and the stacked weights W (G, D+1+H, H):
+        (M, D)."""
+        D = W.shape[1] - 1 - self.units
+        return (dZ @ W[:, :D].transpose(0, 2, 1)).sum(axis=0)
+
+    def _one_step_inputs(self, x_t, h_prev):
+        """[x_t, 1, h_{t−1}] (N, D+1+H) for one step."""
+        one = np.ones((len(x_t), 1), dtype=np.result_type(x_t, h_prev))
+        return np.concatenate([x_t, one, h_prev], axis=1)
+
 
 class RNNCell(_Cell):
     """One step of a simple (Elman) RNN (lecture 20):  h_t = ψ(x_t W_x + h_{t−1} W_h + b).
@@ -119,9 +144,9 @@ class RNNCell(_Cell):
         self.activation = activation
         super().__init__(units, input_dim, init, recurrent_init, seed, name)
 
-    def _step(self, xw, h_prev):
-        """h_t from xw = x_t Wx + b and h_{t−1}."""
-        return _ACT[self.activation][0](xw + h_prev @ self.params["Wh"])
+    def _step(self, a):
+        """h_t = ψ(a) from the pre-activation a = [x_t, 1, h_{t−1}] [Wx; b; Wh] (N, H)."""
+        return _ACT[self.activation][0](a)
 
     def _step_back(self, dh, h):
         """da = dh · ψ'(a) (ψ' read from the output h) and dh_{t−1} = da Whᵀ."""
@@ -130,23 +155,24 @@ class RNNCell(_Cell):
 
     def step(self, x_t, h_prev):
         """h_t = ψ(x_t Wx + h_{t−1} Wh + b). Shapes: (N, D), (N, H) → (N, H)."""
-        return self._step(x_t @ self.params["Wx"] + self.params["b"], h_prev)
+        return self._step(self._one_step_inputs(x_t, h_prev) @ self._stacked_weights()[0])
 
     def forward(self, x, training=True):
         """One step from ``initial_state`` (zeros if None): (N, D) → (N, H)."""
         if not self.built:
             self.ensure_built(x.shape[1:], x.dtype)
         h_prev = self._zeros(len(x), x.dtype) if self.initial_state is None else self.initial_state
-        h = self.step(x, h_prev)
-        self._cache = (x, h_prev, h)
+        xh = self._one_step_inputs(x, h_prev)
+        h = self._step(xh @ self._stacked_weights()[0])
+        self._cache = (xh, h)
         return h
 
     def backward(self, grad_out, input_grad=True):
         """dx_t (None when ``input_grad`` is False); fills grads and ``grad_h_prev``."""
-        x, h_prev, h = self._cache
+        xh, h = self._cache
         da, self.grad_h_prev = self._step_back(grad_out, h)
-        self.grads = {"Wx": x.T @ da, "Wh": h_prev.T @ da, "b": da.sum(axis=0)}
-        return da @ self.params["Wx"].T if input_grad else None
+        self._set_grads((xh.T @ da)[None])
+        return self._input_grad(da[None], self._stacked_weights()) if input_grad else None
 
 
 class LSTMCell(_Cell):
@@ -160,92 +186,103 @@ class LSTMCell(_Cell):
     Shapes: x_t (N, D), h, c (N, H); Wx (D, 4H), Wh (H, 4H), b (4H,). The forget-gate bias
     starts at 1 so that the cell remembers by default.
 
+    Inside, the step keeps the blocks in the order g, f, i, o (``order``): the three sigmoid
+    gates side by side, so that with σ(z) = (1 + tanh(z/2)) / 2 and their weights halved
+    (``_step_weights``) one tanh over all four blocks computes every gate; and going back, the
+    three blocks that dc multiplies (g, f, i) side by side too.
+
     As a layer: ``forward(x_t)`` starts from ``initial_state`` = (h0, c0) (zeros when None);
     ``backward(dh)`` returns dx_t and stores ``grad_h_prev`` and ``grad_c_prev``.
     """
 
     blocks = 4
+    order = (2, 0, 1, 3)                     # g, f, i, o: positions of the parameters' blocks
 
     def _bias(self, dtype):
         b = np.zeros(4 * self.units, dtype=dtype)
         b[:self.units] = 1.0
         return b
 
-    def _activate(self, z):
-        """z (4, N, H) ← (σ(z_f), σ(z_i), tanh(z_g), σ(z_o)) in place; returns z.
-
-        σ through ``activations.sigmoid_in_place`` (one tanh, no new array; a gate of 1e-17
-        comes out as 0), tanh for the input node g.
-        """
-        f_and_i, g, o = z[:2], z[2], z[3]
-        activations.sigmoid_in_place(f_and_i)
-        np.tanh(g, out=g)
-        activations.sigmoid_in_place(o)
-        return z
-
-    def _step(self, z, h_prev, c_prev, h=None, c=None, tc=None, Wh=None):
-        """One step in place: z (4, N, H) holds x_t Wx + b split into the blocks f, i, g, o
-        (``_split``) on entry and the gates on return. Returns (h_t, c_t, tanh c_t) (N, H).
-
-        ``h``, ``c``, ``tc`` receive h_t, c_t, tanh(c_t) and are allocated when None, so that a
-        sequence layer can pass slices of arrays it allocated once for all T steps; ``Wh`` is
-        ``_split(Wh, 4)`` (4, H, H), which a sequence layer also makes once.
-        """
-        if Wh is None:
-            Wh = _split(self.params["Wh"], 4)
-        z += h_prev @ Wh                                         # z = x_t Wx + b + h_{t−1} Wh
-        f, i, g, o = self._activate(z)
-        c = np.multiply(f, c_prev, out=c)
-        c += i * g                                               # c_t = f ⊙ c_{t−1} + i ⊙ g
-        tc = np.tanh(c, out=tc)
-        h = np.multiply(o, tc, out=h)                            # h_t = o ⊙ tanh(c_t)
-        return h, c, tc
+    def _step_weights(self):
+        """``_stacked_weights`` (4, D+1+H, H) with the blocks of the sigmoid gates f, i, o
+        halved: [x_t, 1, h_{t−1}] W is then (z_g, z_f/2, z_i/2, z_o/2). Halving is exact."""
+        W = self._stacked_weights()
+        W[1:] *= 0.5
+        return W
 
     @staticmethod
-    def _slopes(gates, tc, c_prev):
+    def _step(z, c_prev, c=None, ig=None, tc=None, h=None):
+        """One step in place: z (4, N, H) holds (z_g, z_f/2, z_i/2, z_o/2) on entry and the
+        gates (g, f, i, o) on return. Returns (h_t, c_t, i ⊙ g, tanh c_t), each (N, H).
+
+        ``c``, ``ig``, ``tc``, ``h`` receive c_t, i ⊙ g, tanh(c_t) and h_t and are allocated
+        when None, so that a sequence layer can pass slices of arrays it allocated once for all
+        T steps. σ(z) = (1 + tanh(z/2)) / 2 never overflows (``activations``); a gate below
+        about 1e-17 comes out as 0.
+        """
+        np.tanh(z, out=z)                                        # g and tanh(z/2) for f, i, o
+        activations.sigmoid_from_tanh_of_half(z[1:])             # f, i, o
+        g, f, i, o = z
+        c = np.multiply(f, c_prev, out=c)
+        ig = np.multiply(i, g, out=ig)
+        c += ig                                                  # c_t = f ⊙ c_{t−1} + i ⊙ g
+        tc = np.tanh(c, out=tc)
+        h = np.multiply(o, tc, out=h)                            # h_t = o ⊙ tanh(c_t)
+        return h, c, ig, tc
+
+    @staticmethod
+    def _slopes(gates, c_prev, ig, tc):
         """The factors of the backward step that do not depend on the incoming gradient.
 
-        For one step (gates (4, N, H), tanh c_t and c_{t−1} (N, H)) or for all T steps at once
-        (gates (4, T, N, H), the others (T, N, H)). Returns (h_to_c, c_to_z):
-            h_to_c = o ⊙ (1 − tanh² c_t)                                         like tc
-            c_to_z = (c_{t−1} ⊙ f(1−f), g ⊙ i(1−i), i ⊙ (1−g²), tanh c_t ⊙ o(1−o))  like gates
-        so that dc_total = dc + dh ⊙ h_to_c and dz = (dc_total, dc_total, dc_total, dh) ⊙ c_to_z.
+        For one step (gates (4, N, H) in the order g, f, i, o; c_{t−1}, i ⊙ g, tanh c_t (N, H))
+        or for all T steps at once (gates (4, T, N, H), the others (T, N, H)).
+        Returns (h_to_c like tc, c_to_z like gates, a new array):
+            h_to_c = o ⊙ (1 − tanh² c_t)
+            c_to_z = (i ⊙ (1 − g²), c_{t−1} ⊙ f(1 − f), g ⊙ i(1 − i), tanh c_t ⊙ o(1 − o))
+        so that dc_total = dc + dh ⊙ h_to_c and dz = (dc_total, dc_total, dc_total, dh) ⊙
+        c_to_z. The products reuse i ⊙ g from the forward step: i(1 − g²) = i − (i ⊙ g) ⊙ g
+        and g ⊙ i(1 − i) = (i ⊙ g)(1 − i).
         """
-        f, i, g, o = gates
-        h_to_c = 1 - tc * tc
-        h_to_c *= o
-        c_to_z = 1 - gates
-        c_to_z *= gates                                          # σ' = σ(1 − σ) for f, i, o
-        k_f, k_i, k_g, k_o = c_to_z
-        np.multiply(g, g, out=k_g)
-        np.subtract(1, k_g, out=k_g)                             # tanh' = 1 − g² for g
+        g, f, i, o = gates
+        c_to_z = np.empty(gates.shape, dtype=gates.dtype)
+        k_g, k_f, k_i, k_o = c_to_z
+        np.subtract(1, gates[1:], out=c_to_z[1:])                # 1 − σ for f, i, o
+        k_f *= f
         k_f *= c_prev
-        k_i *= g
-        k_g *= i
+        k_i *= ig
+        k_o *= o
         k_o *= tc
+        np.multiply(ig, g, out=k_g)
+        np.subtract(i, k_g, out=k_g)
+        h_to_c = tc * tc
+        np.subtract(1, h_to_c, out=h_to_c)
+        h_to_c *= o
         return h_to_c, c_to_z
 
-    def _step_back(self, dh, dc, slopes, f, dz=None):
-        """(dz, dc_{t−1}) from dh_t, dc_t (the part coming from step t+1) and ``_slopes``.
-
-        dc_total = dc + dh ⊙ o ⊙ (1 − tanh² c_t);  dz_f = dc_total ⊙ c_{t−1} ⊙ f(1 − f),
-        dz_i = dc_total ⊙ g ⊙ i(1 − i),  dz_g = dc_total ⊙ i ⊙ (1 − g²),  dz_o = dh ⊙ tanh c_t ⊙
-        o(1 − o);  dc_{t−1} = dc_total ⊙ f. Shapes (N, H); dz (4, N, H), filled when given.
+    @staticmethod
+    def _step_back(dh, dc, h_to_c, dz, f):
+        """One backward step in place: dz (4, N, H) holds the step's ``_slopes`` c_to_z on entry
+        and dL/dz (blocks g, f, i, o) on return; dh = dL/dh_t, dc = dL/dc_t from step t+1.
+        Returns dc_{t−1}:
+            dc_total = dc + dh ⊙ o ⊙ (1 − tanh² c_t);  (dz_g, dz_f, dz_i) = dc_total ⊙ (k_g,
+            k_f, k_i),  dz_o = dh ⊙ k_o;  dc_{t−1} = dc_total ⊙ f.
         dh_{t−1} = Σ_k dz_k Wh_kᵀ is left to the caller.
         """
-        h_to_c, c_to_z = slopes
-        if dz is None:
-            dz = np.empty_like(c_to_z)
         dc_total = dh * h_to_c
         dc_total += dc                                           # through h_t and through c_{t+1}
-        np.multiply(dc_total, c_to_z[:3], out=dz[:3])            # dz_f, dz_i, dz_g
-        np.multiply(dh, c_to_z[3], out=dz[3])                    # dz_o
+        np.multiply(dz[:3], dc_total, out=dz[:3])                # dz_g, dz_f, dz_i
+        np.multiply(dz[3], dh, out=dz[3])                        # dz_o
         dc_total *= f                                            # dc_{t−1}
-        return dz, dc_total
+        return dc_total
+
+    def _recurrent_weights_T(self):
+        """Wh_kᵀ (4, H, H) for the blocks in the step's order: dh_{t−1} = Σ_k dz_k Wh_kᵀ."""
+        H = self.units
+        return np.ascontiguousarray(self._stacked_weights()[:, -H:].transpose(0, 2, 1))
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
-        h, c, _ = self._step(_split(x_t @ self.params["Wx"] + self.params["b"], 4), h_prev, c_prev)
+        h, c, _, _ = self._step(self._one_step_inputs(x_t, h_prev) @ self._step_weights(), c_prev)
         return h, c
 
     def forward(self, x, training=True):
@@ -256,27 +293,25 @@ class LSTMCell(_Cell):
             h_prev = c_prev = self._zeros(len(x), x.dtype)
         else:
             h_prev, c_prev = self.initial_state
-        gates = _split(x @ self.params["Wx"] + self.params["b"], 4)
-        h, c, tc = self._step(gates, h_prev, c_prev)
-        self._cache = (x, h_prev, c_prev, gates, tc)
+        xh = self._one_step_inputs(x, h_prev)
+        gates = xh @ self._step_weights()
+        h, c, ig, tc = self._step(gates, c_prev)
+        self._cache = (xh, c_prev, gates, ig, tc)
         return h
 
     def backward(self, grad_out, input_grad=True):
         """dx_t (None when ``input_grad`` is False); fills grads, ``grad_h_prev`` and
         ``grad_c_prev`` (no gradient from c_t)."""
-        x, h_prev, c_prev, gates, tc = self._cache
-        dz, self.grad_c_prev = self._step_back(grad_out, 0, self._slopes(gates, tc, c_prev),
-                                               gates[0])
-        dz = _join(dz)                                           # (N, 4H), the order of Wx, Wh
-        self.grad_h_prev = dz @ self.params["Wh"].T
-        self.grads = {"Wx": x.T @ dz, "Wh": h_prev.T @ dz, "b": dz.sum(axis=0)}
-        return dz @ self.params["Wx"].T if input_grad else None
+        xh, c_prev, gates, ig, tc = self._cache
+        h_to_c, dz = self._slopes(gates, c_prev, ig, tc)
+        self.grad_c_prev = self._step_back(grad_out, 0, h_to_c, dz, gates[1])
+        self.grad_h_prev = (dz @ self._recurrent_weights_T()).sum(axis=0)
+        self._set_grads(xh.T @ dz)
+        return self._input_grad(dz, self._stacked_weights()) if input_grad else None
 
 
 class _Sequence(Layer):
     """Run a cell along the time axis; BPTT (optionally truncated) in ``backward``."""
-
-    cell_class = None
 
     def __init__(self, cell, return_sequences=False, truncate=None, name=None):
         super().__init__(name)
@@ -320,6 +355,23 @@ class _Sequence(Layer):
             raise ValueError(f"{type(self).__name__} {self.name!r} was built for D = "
                              f"{self.params['Wx'].shape[0]} features per step, got {x.shape}")
 
+    def _stacked_inputs(self, x, h0):
+        """XH (T+1, N, D+1+H), time-major: XH[t] = [x_t, 1, h_{t−1}] for t < T, from x
+        (N, T, D) and h0 = h_{−1} (N, H) (zeros when None). The h columns of XH[t+1] are left
+        for step t to write h_t into; XH[T] holds h_T (its x columns are zeros)."""
+        N, T, D = x.shape
+        XH = np.empty((T + 1, N, D + 1 + self.units),
+                      dtype=np.result_type(x.dtype, self.params["Wx"].dtype))
+        XH[:T, :, :D] = np.swapaxes(x, 0, 1)
+        XH[T, :, :D] = 0
+        XH[:, :, D] = 1
+        XH[0, :, D + 1:] = 0 if h0 is None else h0
+        return XH
+
+    def _states(self, XH):
+        """h_0 … h_{T−1} (the layer's outputs h_t for t = 0..T−1) as a (T, N, H) view of XH."""
+        return XH[1:, :, -self.units:]
+
     def _entry_grads(self, grad_out, T):
         """dL/dh_t entering from the output at each step t: a list of T arrays (N, H), with None
         where nothing enters (many-to-one: every step but the last)."""
@@ -334,43 +386,25 @@ class _Sequence(Layer):
         entries = [T - 1] if not self.return_sequences else range(T - 1, -1, -1)
         return [(t, max(0, t - self.truncate + 1)) for t in entries]
 
-    def _input_products(self, x):
-        """(X, XW) for all T steps at once, before the loop. X (T, N, D+1) is the input
-        time-major with a constant 1 appended to every x_t, so that b is the last row of the
-        weights [Wx; b] and one product gives XW = x_t Wx + b (and, going back, dWx and db).
-        XW is split into the cell's G blocks, (G, T, N, H): XW[:, t] is step t's (G, N, H), each
-        block contiguous."""
-        N, T, D = x.shape
-        X = np.ones((T, N, D + 1), dtype=x.dtype)
-        X[..., :D] = np.swapaxes(x, 0, 1)
-        Wb = np.concatenate([self.params["Wx"], self.params["b"][None]])   # (D+1, G·H)
-        XW = X.reshape(T * N, D + 1) @ _split(Wb, self.cell.blocks)        # (G, T·N, H)
-        return X, XW.reshape(-1, T, N, self.units)
-
-    def _output(self, hs):
-        """The layer's output from the states hs (T+1, N, H): all of h_1..h_T as (N, T, H), or
-        the last one (N, H)."""
+    def _output(self, XH):
+        """The layer's output: all of h_0..h_{T−1} as (N, T, H), or the last one (N, H)."""
+        hs = self._states(XH)
         if self.return_sequences:
-            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+            return np.ascontiguousarray(hs.transpose(1, 0, 2))
         return hs[-1].copy()
 
-    def _weight_grads(self, X, hs, dZ, input_grad):
+    def _weight_grads(self, XH, dZ, input_grad):
         """After the backward loop, one product per block over the stacked (T·N, ·) arrays:
-        [dWx; db] = Σ_t [x_t, 1]ᵀ dZ_t and dWh = Σ_t h_{t−1}ᵀ dZ_t, with X (T, N, D+1) from
-        ``_input_products``, hs (T+1, N, H) and dZ (G, T, N, H), the gradient of the G blocks
-        of z. Returns dL/dx = dZ Wxᵀ (N, T, D), or None when ``input_grad`` is False."""
-        T, N, D1 = X.shape
-        G = len(dZ)
-        dZ2 = dZ.reshape(G, T * N, -1)
-        dWb = _join(X.reshape(T * N, D1).T @ dZ2)                      # (D+1, G·H)
-        self.grads["Wx"], self.grads["b"] = dWb[:-1], dWb[-1]
-        self.grads["Wh"] = _join(hs[:T].reshape(T * N, -1).T @ dZ2)
-        self.cell.grads = self.grads
+        [dWx; db; dWh] = Σ_t [x_t, 1, h_{t−1}]ᵀ dz_t, with dZ (G, T, N, H) the gradient of the
+        G blocks of z in the step's order. Returns dL/dx = Σ_k dZ_k Wx_kᵀ (N, T, D), or None
+        when ``input_grad`` is False."""
+        G, T, N, H = dZ.shape
+        dZ2 = dZ.reshape(G, T * N, H)
+        self.cell._set_grads(XH[:T].reshape(T * N, -1).T @ dZ2)
         if not input_grad:
             return None
-        Wx_T = np.swapaxes(_split(self.params["Wx"], G), 1, 2)       # (G, H, D): Wx_kᵀ
-        dX = (dZ2 @ Wx_T).sum(axis=0).reshape(T, N, D1 - 1)
-        return np.ascontiguousarray(dX.transpose(1, 0, 2))
+        dX = self.cell._input_grad(dZ2, self.cell._stacked_weights())
+        return np.ascontiguousarray(dX.reshape(T, N, -1).transpose(1, 0, 2))
 
 
 class RNN(_Sequence):
@@ -395,25 +429,25 @@ class RNN(_Sequence):
         super().__init__(cell, return_sequences, truncate, name)
 
     def forward(self, x, training=True):
-        """Unroll the cell over T steps. Arrays are kept time-major: hs[t+1] = h_t (N, H)."""
+        """Unroll the cell over T steps: h_t = ψ([x_t, 1, h_{t−1}] W), written into XH[t+1]."""
         self._check(x)
-        X, XW = self._input_products(x)                              # (T, N, D+1), (1, T, N, H)
-        T, N, _ = X.shape
-        hs = np.empty((T + 1, N, self.units), dtype=XW.dtype)
-        hs[0] = 0 if self.initial_state is None else self.initial_state
-        for t in range(T):
-            hs[t + 1] = self.cell._step(XW[0, t], hs[t])
-        self._cache = (X, hs)
-        return self._output(hs)
+        XH = self._stacked_inputs(x, self.initial_state)
+        W = self.cell._stacked_weights()[0]                           # (D+1+H, H)
+        hs = self._states(XH)
+        for t in range(x.shape[1]):
+            hs[t] = self.cell._step(XH[t] @ W)
+        self._cache = XH
+        return self._output(XH)
 
     def backward(self, grad_out, input_grad=True):
         """BPTT; returns dL/dx (N, T, D), or None when ``input_grad`` is False (a first layer,
         whose input is the data, then saves the product dA Wxᵀ). Fills grads and
         ``grad_norms``."""
-        X, hs = self._cache
-        T = len(X)
+        XH = self._cache
+        hs = self._states(XH)
+        T = len(hs)
         G = self._entry_grads(grad_out, T)
-        dA = np.zeros_like(hs[1:])                                   # dL/da_t, (T, N, H)
+        dA = np.zeros(hs.shape, dtype=hs.dtype)                      # dL/da_t, (T, N, H)
         dH = np.zeros_like(dA)                                       # total dL/dh_t, for norms
         for top, low in self._spans(T):
             dh = np.zeros_like(dA[0])
@@ -421,10 +455,10 @@ class RNN(_Sequence):
                 if G[t] is not None and (self.truncate is None or t == top):
                     dh = dh + G[t]
                 dH[t] += dh
-                da, dh = self.cell._step_back(dh, hs[t + 1])
+                da, dh = self.cell._step_back(dh, hs[t])
                 dA[t] += da
         self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(1, 2)))
-        return self._weight_grads(X, hs, dA[None], input_grad)
+        return self._weight_grads(XH, dA[None], input_grad)
 
 
 class LSTM(_Sequence):
@@ -436,11 +470,10 @@ class LSTM(_Sequence):
     forget gate f_t, which is why the LSTM's gradient survives many more steps than the RNN's.
     ``truncate`` and ``grad_norms`` (‖dL/dh_t‖) as in ``RNN``.
 
-    Only what depends on the previous step is inside the loops: x_t Wx + b for all steps is
-    one product before the forward loop; the gate slopes are computed for all steps before the
-    backward loop and the weight gradients in one product each after it. Inside, the gates are
-    kept as four (N, H) blocks f, i, g, o (``_split``), so that every step works on contiguous
-    arrays.
+    Per step, the forward pass is one product (all four gate blocks at once) and the cell's
+    in-place step; the backward pass is the elementwise step and dh_{t−1} = Σ_k dz_k Wh_kᵀ.
+    The gate slopes are computed for all steps before the backward loop and the weight
+    gradients in one product after it.
     """
 
     def __init__(self, units, return_sequences=False, truncate=None, input_dim=None,
@@ -451,49 +484,47 @@ class LSTM(_Sequence):
     def forward(self, x, training=True):
         """Unroll the LSTM cell over T steps (every array allocated once, before the loop).
 
-        Arrays are time-major: hs[t+1] = h_t, cs[t+1] = c_t, tcs[t] = tanh c_t (N, H), and
-        gates[:, t] = (f, i, g, o) (4, N, H), which starts as x_t Wx + b and is turned into the
-        gates in place by the step.
+        Arrays are time-major: gates[t] = (g, f, i, o) (4, N, H), contiguous, which the product
+        fills with step t's pre-activations and the step turns into the gates in place;
+        cs[t+1] = c_t, igs[t] = i ⊙ g, tcs[t] = tanh c_t (N, H); h_t goes into XH[t+1].
         """
         self._check(x)
-        X, gates = self._input_products(x)                           # (T, N, D+1), (4, T, N, H)
-        T, N, _ = X.shape
+        N, T, _ = x.shape
         H = self.units
-        hs = np.empty((T + 1, N, H), dtype=gates.dtype)
-        cs = np.empty((T + 1, N, H), dtype=gates.dtype)
-        if self.initial_state is None:
-            hs[0] = 0
-            cs[0] = 0
-        else:
-            hs[0], cs[0] = self.initial_state
-        tcs = np.empty((T, N, H), dtype=gates.dtype)
-        Wh = _split(self.params["Wh"], 4)                            # (4, H, H)
+        h0, c0 = (None, None) if self.initial_state is None else self.initial_state
+        XH = self._stacked_inputs(x, h0)
+        W = self.cell._step_weights()                                # (4, D+1+H, H)
+        gates = np.empty((T, 4, N, H), dtype=XH.dtype)
+        cs = np.empty((T + 1, N, H), dtype=XH.dtype)
+        cs[0] = 0 if c0 is None else c0
+        igs = np.empty((T, N, H), dtype=XH.dtype)
+        tcs = np.empty((T, N, H), dtype=XH.dtype)
+        hs = self._states(XH)
         for t in range(T):
-            self.cell._step(gates[:, t], hs[t], cs[t], hs[t + 1], cs[t + 1], tcs[t], Wh)
-        self._cache = (X, hs, cs, gates, tcs)
-        return self._output(hs)
+            z = np.matmul(XH[t], W, out=gates[t])                    # [x_t, 1, h_{t−1}] W
+            self.cell._step(z, cs[t], cs[t + 1], igs[t], tcs[t], hs[t])
+        self._cache = (XH, gates, cs, igs, tcs)
+        return self._output(XH)
 
     def backward(self, grad_out, input_grad=True):
         """BPTT through h and c; returns dL/dx (N, T, D), or None when ``input_grad`` is False
         (a first layer, whose input is the data, then saves the product dZ Wxᵀ). Fills grads
-        and ``grad_norms``.
-
-        Per step only dz_t (elementwise) and dh_{t−1} = Σ_k dz_k Wh_kᵀ (k = f, i, g, o) are
-        computed; the weight gradients are summed over all steps after the loop.
-        """
-        X, hs, cs, gates, tcs = self._cache
-        T, N, _ = X.shape
+        and ``grad_norms``."""
+        XH, gates, cs, igs, tcs = self._cache
+        T = len(gates)
+        gates = gates.transpose(1, 0, 2, 3)                          # (4, T, N, H)
         G = self._entry_grads(grad_out, T)
-        h_to_c, c_to_z = self.cell._slopes(gates, tcs, cs[:T])      # for all T steps at once
-        Wh_T = np.ascontiguousarray(np.swapaxes(_split(self.params["Wh"], 4), 1, 2))  # Wh_kᵀ
+        h_to_c, c_to_z = self.cell._slopes(gates, cs[:T], igs, tcs)  # all T steps at once
+        Wh_T = self.cell._recurrent_weights_T()                      # (4, H, H)
         dH = np.zeros_like(tcs)                                      # total dL/dh_t, for norms
         spans = self._spans(T)
         # dZ = dL/dz (4, T, N, H). The slopes of step t serve step t only, so its dz replaces
         # them in place; but truncated windows of a many-to-many layer visit a step more than
-        # once, and then the visits' dz are added up in an array of their own.
+        # once, and then each visit works on a copy and the visits' dz are added up.
         overlap = len(spans) > 1
-        dZ = np.zeros_like(gates) if overlap else c_to_z
+        dZ = np.zeros_like(c_to_z) if overlap else c_to_z
         dZ[:, :spans[-1][1]] = 0                                     # steps BPTT does not reach
+        dh_blocks = np.empty_like(c_to_z[:, 0])                      # dz_k Wh_kᵀ, (4, N, H)
         for top, low in spans:
             dh = np.zeros_like(dH[0])
             dc = np.zeros_like(dh)
@@ -501,11 +532,10 @@ class LSTM(_Sequence):
                 if G[t] is not None and (self.truncate is None or t == top):
                     dh += G[t]
                 dH[t] += dh
-                slopes = (h_to_c[t], c_to_z[:, t])
-                dz, dc = self.cell._step_back(dh, dc, slopes, gates[0, t],
-                                              None if overlap else dZ[:, t])
+                dz = c_to_z[:, t].copy() if overlap else dZ[:, t]
+                dc = self.cell._step_back(dh, dc, h_to_c[t], dz, gates[1, t])
                 if overlap:
                     dZ[:, t] += dz
-                dh = (dz @ Wh_T).sum(axis=0)                         # dh_{t−1} = Σ_k dz_k Wh_kᵀ
-        self.grad_norms = np.sqrt(np.sum(dH * dH, axis=(1, 2)))
-        return self._weight_grads(X, hs, dZ, input_grad)
+                dh = np.matmul(dz, Wh_T, out=dh_blocks).sum(axis=0)  # dh_{t−1} = Σ_k dz_k Wh_kᵀ
+        self.grad_norms = np.sqrt(np.einsum("tnh,tnh->t", dH, dH))
+        return self._weight_grads(XH, dZ, input_grad)
