@@ -340,6 +340,7 @@ def run_networks(out=sys.stdout):
         X = rng.standard_normal(shape).astype(dtype)
         cases.append((label, X, cnn_steps(X, rng.integers(0, 10, shape[0]).astype(np.intp))))
     for label, shape, units, dtype in [("LSTM(24) T=7 D=24", (64, 7, 24), 24, np.float64),
+                                       ("LSTM(64) T=20 D=16", (32, 20, 16), 64, np.float32),
                                        ("LSTM(64) T=50 D=16", (64, 50, 16), 64, np.float32)]:
         X = rng.standard_normal(shape).astype(dtype)
         cases.append((label, X, lstm_steps(X, rng.integers(0, 10, shape[0]).astype(np.intp),

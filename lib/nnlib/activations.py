@@ -118,8 +118,8 @@ def sigmoid_in_place(v):
 
     The same function as ``sigmoid`` in one ufunc call and no new array: halving is exact and
     tanh never overflows. Where σ is tiny the two differ: tanh(v/2) rounds to −1 for v below
-    about −38 (−18 in float32), so this gives 0 where ``sigmoid`` keeps e^v. The LSTM's gates
-    use it (lecture 20): a gate of 1e-17 and a gate of 0 let through the same nothing.
+    about −38 (−18 in float32), so this gives 0 where ``sigmoid`` keeps e^v: for a gate (the
+    LSTM's, lecture 20, which computes σ the same way) 1e-17 and 0 let through the same nothing.
     """
     v *= 0.5
     np.tanh(v, out=v)
