@@ -46,18 +46,20 @@ def padding_mask(lengths, T):
 def masked_softmax(scores, mask=None):
     """Softmax over the last axis where masked entries get weight exactly 0 (lecture 22).
 
-    Masked scores (``mask`` False) are set to −inf: exp(−inf − m) = 0. The largest unmasked
-    score m is subtracted first (no overflow). A row with every entry masked has no maximum;
-    it gets weights 0 everywhere (the row's sum is 0; we divide by 1 instead), so it never
+    ``activations.softmax`` of the scores with the masked ones (``mask`` False) set to −inf:
+    exp(−inf − m) = 0. A row with every entry masked has no maximum; it gets weights 0
+    everywhere (its scores are set to 0 for the softmax and its weights to 0 after), so it never
     produces NaN. Shapes: scores (..., S), mask broadcastable to it → weights of scores' shape.
     """
-    if mask is not None:
-        scores = np.where(mask, scores, -np.inf)
-    m = scores.max(axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(scores - m)
-    total = e.sum(axis=-1, keepdims=True)
-    return e / np.where(total > 0, total, 1.0)
+    if mask is None:
+        return activations.softmax(scores)
+    scores = np.asarray(scores)
+    real = scores.dtype.type if np.issubdtype(scores.dtype, np.floating) else np.float64
+    mask = np.broadcast_to(mask, scores.shape)
+    some = mask.any(axis=-1, keepdims=True)                 # rows with an entry to attend to
+    weights = activations.softmax(np.where(mask, scores, np.where(some, real(-np.inf), real(0))))
+    weights *= some
+    return weights
 
 
 def _check_mask(mask, shape):
