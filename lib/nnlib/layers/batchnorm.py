@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib.layers.base import Layer
+from nnlib.layers.standardize import standardize, standardize_backward
 
 __all__ = ["BatchNorm"]
 
@@ -68,17 +69,16 @@ class BatchNorm(Layer):
         gamma = self.params["gamma"].reshape(shape)
         beta = self.params["beta"].reshape(shape)
         if training:
-            mu = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            x_hat, inv_std, mu, var = standardize(x, axes, self.eps)     # batch statistics
             m = self.momentum
             self.state["running_mean"] *= m
-            self.state["running_mean"] += (1 - m) * mu
+            self.state["running_mean"] += (1 - m) * mu.reshape(-1)
             self.state["running_var"] *= m
-            self.state["running_var"] += (1 - m) * var
+            self.state["running_var"] += (1 - m) * var.reshape(-1)
         else:
-            mu, var = self.state["running_mean"], self.state["running_var"]
-        inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype, copy=False).reshape(shape)
-        x_hat = (x - mu.reshape(shape)) * inv_std
+            x_hat, inv_std, _, _ = standardize(x, axes, self.eps,
+                                               self.state["running_mean"].reshape(shape),
+                                               self.state["running_var"].reshape(shape))
         self._cache = (x_hat, inv_std, axes, shape, training)
         return gamma * x_hat + beta
 
@@ -89,8 +89,5 @@ class BatchNorm(Layer):
         self.grads["gamma"] = (grad_out * x_hat).sum(axis=axes)
         g_hat = grad_out * self.params["gamma"].reshape(shape)
         if not training:
-            return g_hat * inv_std
-        m = grad_out.size // self.params["gamma"].size
-        sum_g = g_hat.sum(axis=axes).reshape(shape)
-        sum_gx = (g_hat * x_hat).sum(axis=axes).reshape(shape)
-        return inv_std / m * (m * g_hat - sum_g - x_hat * sum_gx)
+            return g_hat * inv_std                                   # fixed statistics
+        return standardize_backward(g_hat, x_hat, inv_std, axes)

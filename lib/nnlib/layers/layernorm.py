@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib.layers.base import Layer
+from nnlib.layers.standardize import standardize, standardize_backward
 
 __all__ = ["layer_norm", "layer_norm_backward", "LayerNorm"]
 
@@ -24,11 +25,7 @@ def layer_norm(x, gamma, beta, eps=1e-5):
     what ``layer_norm_backward`` needs. Same as ``torch.nn.functional.layer_norm(x, (D,), γ, β,
     eps)`` (biased σ², ε inside the square root).
     """
-    mu = x.mean(axis=-1, keepdims=True)
-    xc = x - mu
-    var = np.mean(xc * xc, axis=-1, keepdims=True)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    x_hat = xc * inv_std
+    x_hat, inv_std, _, _ = standardize(x, -1, eps)
     return gamma * x_hat + beta, (x_hat, inv_std, gamma)
 
 
@@ -43,14 +40,10 @@ def layer_norm_backward(dout, cache):
     Shapes: dout like x (..., D) → dx (..., D), dgamma (D,), dbeta (D,).
     """
     x_hat, inv_std, gamma = cache
-    D = x_hat.shape[-1]
     rows = tuple(range(dout.ndim - 1))
     dbeta = dout.sum(axis=rows)
     dgamma = (dout * x_hat).sum(axis=rows)
-    g_hat = dout * gamma
-    dx = (inv_std / D) * (D * g_hat - g_hat.sum(axis=-1, keepdims=True)
-                          - x_hat * (g_hat * x_hat).sum(axis=-1, keepdims=True))
-    return dx, dgamma, dbeta
+    return standardize_backward(dout * gamma, x_hat, inv_std, -1), dgamma, dbeta
 
 
 class LayerNorm(Layer):
