@@ -23,11 +23,11 @@ lab: $(STAMP)
 	PATH="$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lectures/00_course_map.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(STAMP)
-	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile --durations=15
+	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --durations=15
 
 # The library's unit tests and the worked examples only: no notebook, grading, browser or build.
 test-fast: $(STAMP)
-	$(RUN) $(BIN)/python -m pytest -n $(JOBS) --dist loadfile tests -m "not notebooks and not grading and not browser and not slow"
+	$(RUN) $(BIN)/python -m pytest -n $(JOBS) tests -m "not notebooks and not grading and not browser and not slow"
 
 setup: $(STAMP)
 
