@@ -41,3 +41,20 @@ def test_the_cnn_and_lstm_steps_train_the_same_networks_as_pytorch(dtype):
         assert next(net.parameters()).dtype == (torch.float32 if dtype == np.float32
                                                 else torch.float64)
     assert torch.get_num_threads() == 1
+
+
+def test_paired_ratios_compare_the_steps_within_each_round():
+    # Round by round (library, reference): the ratio is taken inside a round, never across
+    # rounds, and reported as (lowest, median, highest).
+    per_round = [[2.0, 1.0], [3.0, 2.0], [1.0, 1.0], [5.0, 4.0]]
+    assert bench.paired_ratios(per_round, 0, 1) == (1.0, pytest.approx(1.375), 2.0)
+    assert bench.paired_ratios(per_round, 1, 0) == (0.5, pytest.approx(0.7333333), 1.0)
+
+
+def test_interleaved_times_every_function_in_every_round():
+    calls = []
+    fns = [lambda: calls.append("a"), lambda: calls.append("b")]
+    best, per_round = bench._interleaved(fns, rounds=3)
+    assert len(per_round) == 3 and all(len(times) == 2 for times in per_round)
+    assert best == [min(t[0] for t in per_round), min(t[1] for t in per_round)]
+    assert calls.count("a") > 3 and calls.count("b") > 3

@@ -9,7 +9,9 @@ data with batches of 128 — in float32 and float64, it times one training step 
 * a minimal hand-written numpy step for the same network,
 * PyTorch on the CPU, if it is installed,
 
-all measured side by side in one run, interleaved, best of several repeats. Then the same for
+all measured side by side in one run, interleaved, best of several repeats (and, since a shared
+machine's load moves the times, the lowest, median and highest ratio of the rounds, each
+round timing the steps one after the other). Then the same for
 a small CNN (lecture 19's Conv2D(8, 3×3, padding 1) → ReLU → MaxPool2D(2) → Flatten → Dense(10)
 → softmax) and an LSTM classifier (lecture 20's LSTM(H) → Dense(10) → softmax, last state read),
 the library next to PyTorch. It also prints the
@@ -68,12 +70,29 @@ def _best(fn, repeats=7, min_time=0.05):
 
 
 def _interleaved(fns, rounds=9):
-    """Time several functions alternately (so load from elsewhere hits all alike): best per fn."""
-    best = [np.inf] * len(fns)
-    for _ in range(rounds):
-        for i, fn in enumerate(fns):
-            best[i] = min(best[i], _best(fn, repeats=3, min_time=0.03))
-    return best
+    """Time several functions alternately (so load from elsewhere hits all alike).
+
+    Returns (best time per fn, the rounds' times: a list of ``rounds`` lists, one time per fn).
+    Within a round the functions run one after the other, close in time, so the ratio of two
+    of them in one round compares them under the same conditions (``paired_ratios``).
+    """
+    per_round = [[_best(fn, repeats=3, min_time=0.03) for fn in fns] for _ in range(rounds)]
+    return [min(times) for times in zip(*per_round)], per_round
+
+
+def paired_ratios(per_round, i, j):
+    """(lowest, median, highest) over the rounds of time[i] / time[j] taken in the same round.
+
+    The best times' ratio can pair one function's quiet moment with another's busy one; the
+    spread of the paired ratios shows how far a ratio moves with the machine's load.
+    """
+    r = np.array([times[i] / times[j] for times in per_round])
+    return float(r.min()), float(np.median(r)), float(r.max())
+
+
+def _spread(lo_med_hi):
+    lo, med, hi = lo_med_hi
+    return f"{lo:.2f}–{hi:.2f} ({med:.2f})"
 
 
 def _data(D, K, N, dtype, seed=0):
@@ -345,23 +364,26 @@ def run_networks(out=sys.stdout):
         X = rng.standard_normal(shape).astype(dtype)
         cases.append((label, X, lstm_steps(X, rng.integers(0, 10, shape[0]).astype(np.intp),
                                            units)))
-    head = f"{'network':<24} {'dtype':<8} {'batch':>5} {'library µs':>10} {'PyTorch µs':>10} {'ratio':>6}"
+    head = (f"{'network':<24} {'dtype':<8} {'batch':>5} {'library µs':>10} {'PyTorch µs':>10} "
+            f"{'ratio':>6}  {'rounds: low–high (median)':<25}")
     print("Time per training step of a CNN and an LSTM, best of repeats (ratio = library / "
           "PyTorch)", file=out)
     print(head, file=out)
     print("-" * len(head), file=out)
     rows = []
     for label, X, (lib, tor, _) in cases:
-        times = _interleaved([lib] + ([tor] if tor is not None else []), rounds=5)
+        times, per_round = _interleaved([lib] + ([tor] if tor is not None else []), rounds=5)
         t_torch = times[1] if tor is not None else None
+        spread = paired_ratios(per_round, 0, 1) if tor is not None else None
         rows.append({"net": label, "dtype": X.dtype.name, "batch": len(X), "lib": times[0],
-                     "torch": t_torch})
-        tail = (f"{t_torch * 1e6:10.1f} {times[0] / t_torch:6.2f}" if t_torch is not None
-                else TORCH_HINT)
+                     "torch": t_torch, "rounds": spread})
+        tail = (f"{t_torch * 1e6:10.1f} {times[0] / t_torch:6.2f}  {_spread(spread)}"
+                if t_torch is not None else TORCH_HINT)
         print(f"{label:<24} {X.dtype.name:<8} {len(X):>5} {times[0] * 1e6:10.1f} {tail}",
               file=out)
     if any(r["torch"] is not None for r in rows):
-        print("target: ratio at most 1.0 (the library no slower than PyTorch on one thread)",
+        print("target: ratio at most 1.0 (the library no slower than PyTorch on one thread); "
+              "ratio = best time / best time, rounds = the ratio within each of the 5 rounds",
               file=out)
     out.flush()
     return rows
@@ -384,29 +406,32 @@ def run(out=sys.stdout):
             t_torch = torch_step(D, H, K, X, y)
             if t_torch is not None:
                 fns.append(t_torch)
-            times = _interleaved(fns)
+            times, per_round = _interleaved(fns)
             flops = 4 * N * D * H + 6 * N * H * K
             rows.append({"net": label, "dtype": np.dtype(dtype).name, "batch": N,
                          "lib": times[0], "numpy": times[1], "matmul": times[2],
-                         "torch": times[3] if t_torch is not None else None, "flops": flops})
+                         "torch": times[3] if t_torch is not None else None, "flops": flops,
+                         "rounds": paired_ratios(per_round, 0, 1)})
     peak = {}
     for dtype in (np.float32, np.float64):
         A = np.ones((1024, 1024), dtype)
         peak[np.dtype(dtype).name] = 2 * 1024 ** 3 / _best(lambda: A @ A, repeats=3) / 1e9
     us = lambda t: f"{t * 1e6:9.1f}"
     head = (f"{'network':<23} {'dtype':<8} {'batch':>5} {'library µs':>10} {'by hand µs':>10} "
-            f"{'ratio':>6} {'lib GFLOP/s':>11} {'hand GFLOP/s':>12} {'matmul GFLOP/s':>14}  "
-            f"PyTorch µs")
+            f"{'ratio':>6}  {'rounds: low–high (median)':<25} {'lib GFLOP/s':>11} "
+            f"{'hand GFLOP/s':>12} {'matmul GFLOP/s':>14}  PyTorch µs")
     print("Time per training step (forward, backward, SGD update), best of repeats", file=out)
     print(head, file=out)
     print("-" * len(head), file=out)
     for r in rows:
         torch_s = f"{r['torch'] * 1e6:10.1f}" if r["torch"] is not None else TORCH_HINT
         print(f"{r['net']:<23} {r['dtype']:<8} {r['batch']:>5} {us(r['lib']):>10} "
-              f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f} "
+              f"{us(r['numpy']):>10} {r['lib'] / r['numpy']:6.2f}  {_spread(r['rounds']):<25} "
               f"{r['flops'] / r['lib'] / 1e9:11.2f} {r['flops'] / r['numpy'] / 1e9:12.2f} "
               f"{r['flops'] / r['matmul'] / 1e9:14.2f}  {torch_s}", file=out)
-    print("ratio = library / by hand (target: at most 1.1)", file=out)
+    print("ratio = library / by hand, best time / best time (target: at most 1.1); rounds = "
+          "the ratio within each of the 9 rounds, where the two ran one after the other",
+          file=out)
     print("matmul GFLOP/s = the step's five matrix products timed alone; numpy's matmul on "
           "1024×1024: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peak.items()), file=out)
     ag = autograd_step()
