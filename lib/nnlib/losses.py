@@ -258,15 +258,16 @@ def _cce_through_softmax(p, y, c=None):
 
     The softmax's Jacobian turns −y/p into p − y (lecture 11), so the model skips the softmax's
     backward pass. The gradient uses p itself, never the clipped q."""
+    n = p.shape[0]
     if y.ndim == 1:                                    # labels: read p_true once, use it twice
         rows = np.arange(len(y))
         p_true = p[rows, y]
         per_example = _surprise(p_true)
-        grad = p.copy()
-        grad[rows, y] = p_true - 1
+        grad = p / n                                   # a new array: p stays the model's output
+        grad[rows, y] = (p_true - 1) / n
     else:
         per_example, grad = _cce_per_example(p, y), p - y
-    grad /= p.shape[0]
+        grad /= n
     if c is not None:
         per_example, grad = c * per_example, c[:, None] * grad
     return _mean(per_example), grad
