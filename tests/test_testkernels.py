@@ -11,7 +11,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from coursetools import testkernels
+from coursetools import execute, testkernels
 
 pytestmark = pytest.mark.notebooks
 
@@ -22,7 +22,8 @@ def _run(tmp_path, *sources):
     old = {k: os.environ.get(k) for k in list(env) + ["MPLBACKEND"]}
     os.environ.update(env, MPLBACKEND="module://matplotlib_inline.backend_inline")
     try:
-        NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300).execute()
+        NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=300,
+                       kernel_manager_class=execute.ShortWaitKernelManager).execute()
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)

@@ -97,6 +97,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from coursetools.execute import ShortWaitKernelManager
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -105,6 +107,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_student_notebook_runs_with_only_not_implemented_errors(path):
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   kernel_manager_class=ShortWaitKernelManager,
                    resources={{"metadata": {{"path": str(path.parent)}}}}).execute()
     errors = [f"cell {{i}}: {{o.ename}}: {{o.evalue[:200]}}" for i, c in enumerate(nb.cells)
               for o in c.get("outputs", []) if o.output_type == "error"

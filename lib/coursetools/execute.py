@@ -4,6 +4,8 @@
 
 Each notebook runs top to bottom in a fresh kernel from its own folder (as nbval runs it), with
 Jupyter's inline matplotlib back end (figures stored as PNG); the run fails loudly if any cell raises.
+nbclient drives the kernel, through a client that waits for the kernel's messages half a second at
+a time (``ShortWaitChannel``: a whole wait can miss the message it waits for).
 """
 from __future__ import annotations
 
@@ -12,11 +14,64 @@ import sys
 import time
 from pathlib import Path
 
+from queue import Empty
+
 import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from traitlets import DottedObjectName, Type
 
 from coursetools import testkernels
 from coursetools.pytest_plugin import SINGLE_THREAD
+
+#: The longest a wait for a kernel's message lasts before the socket is asked again (seconds).
+POLL_SLICE = 0.5
+
+
+async def wait_in_slices(get_msg, timeout, slice_seconds=POLL_SLICE):
+    """``await get_msg(t)`` for at most ``timeout`` seconds in all (None: no limit), with t never
+    longer than ``slice_seconds``: a message missed by one wait is found by the next.
+
+    ``get_msg(t)`` returns a message or raises queue.Empty after t seconds. Raises Empty once
+    ``timeout`` has passed without a message.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await get_msg(slice_seconds if left is None else min(slice_seconds, left))
+        except Empty:
+            if left is not None and left <= slice_seconds:
+                raise
+
+
+class ShortWaitChannel(AsyncZMQSocketChannel):
+    """A kernel channel whose ``get_msg`` waits in slices of ``POLL_SLICE`` seconds.
+
+    Waiting on a ZeroMQ socket from asyncio can miss the wake-up of a message that has arrived
+    (it is seen only when the wait's time runs out; reported as jupyter/nbclient issue 312): a
+    lecture whose cell had finished in 0.8 s then sat until the 300 s cell limit, and the run
+    passed 5 minutes late. Asking again every half second bounds that delay.
+    """
+
+    async def get_msg(self, timeout=None):
+        return await wait_in_slices(super().get_msg, timeout)
+
+
+class ShortWaitKernelClient(AsyncKernelClient):
+    """jupyter_client's asynchronous client with ShortWaitChannel for replies and outputs."""
+
+    shell_channel_class = Type(ShortWaitChannel)
+    iopub_channel_class = Type(ShortWaitChannel)
+
+
+class ShortWaitKernelManager(AsyncKernelManager):
+    """The kernel manager ``run`` gives nbclient: its clients are ShortWaitKernelClients."""
+
+    client_class = DottedObjectName("coursetools.execute.ShortWaitKernelClient")
+    client_factory = Type(klass="coursetools.execute.ShortWaitKernelClient")  # (as the parent sets both)
 
 
 def run(nb, folder, timeout=120, keep_figures=True):
@@ -32,6 +87,7 @@ def run(nb, folder, timeout=120, keep_figures=True):
     if keep_figures and os.environ.pop(testkernels.MARK, None):
         os.environ.pop("IPYTHONDIR", None)  # the test kernels' profile draws no PNG
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   kernel_manager_class=ShortWaitKernelManager,
                    resources={"metadata": {"path": str(folder)}}).execute()
     return nb
 
