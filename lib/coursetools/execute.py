@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from pathlib import Path
-
 from queue import Empty
 
 import nbformat
