@@ -45,6 +45,11 @@ if os.environ.get("NBGRADER_EXCHANGE"):
 elif not _machine_has_exchange():
     c.Exchange.root = os.path.join(here, "exchange")
     os.makedirs(c.Exchange.root, exist_ok=True)
+# Collecting trusts nothing a student put in the exchange: a submission is taken only from the
+# student it names (or from the instructor), holds only files and folders, and is copied without
+# following links (coursetools.exchange). nbgrader's own collect would follow a link to any file the
+# instructor can read and take a submission made under another student's name.
+c.ExchangeFactory.collect = "coursetools.exchange.CollectOwnSubmissions"
 # The gradebook: an SQLite file in the course by default; for a class, a real database server,
 # e.g. NBGRADER_DB_URL=postgresql+psycopg2://user:password@host/gradebook (solutions/README.md).
 c.CourseDirectory.db_url = (os.environ.get("NBGRADER_DB_URL")

@@ -14,7 +14,9 @@ private exchange. Then, through the hub and each user's own JupyterLab server:
    through the assignment list's REST handler; each saves answers through the contents API (A:
    the solution; B: a softmax that overflows, 2 of its 3 points) and submits through the REST
    handler;
-4. the instructor collects, autogrades (every submission in the bubblewrap sandbox, as
+4. student B, from their own terminal, also hands in an empty notebook under A's name and, as
+   their newest submission, a link to the instructor's solution; the instructor collects (which
+   passes over both, saying why), autogrades (every submission in the bubblewrap sandbox, as
    `make autograde` does), makes and releases feedback, and writes the grade table, all in the
    terminal; the grades must be exactly 20/20 and 19/20;
 5. both students fetch their feedback and find their score in it.
@@ -514,6 +516,18 @@ def test_a_class_on_the_hub(hub, browser):
         inbound = list((hub.exchange / COURSE_ID / "inbound").glob(f"{users.name(role)}+{A}+*"))
         assert inbound, f"{role}'s submission is not in the exchange"
 
+    # student B, hostile, from their own terminal, in the exchange every student can write to:
+    # hands in an empty notebook as student A (newer than A's own), and, as their own newest
+    # submission, a link to the instructor's solution, which only the instructor can read
+    inbound = hub.exchange / COURSE_ID / "inbound"
+    forged = inbound / f"{users.name('student_a')}+{A}+2099-01-01 00:00:00.000000 UTC+forged"
+    linked = inbound / f"{users.name('student_b')}+{A}+2099-01-01 00:00:00.000000 UTC+linked"
+    code, out = hub.terminal("student_b", f"mkdir '{forged}' && echo '{{}}' > '{forged}/{NB}' && "
+                                          f"mkdir '{linked}' && ln -s '{hub.course_dir}/solutions/{A}/{NB}' "
+                                          f"'{linked}/{NB}'")
+    assert code == 0, f"student B could not write to the exchange:\n{out[-2000:]}"
+    assert forged.stat().st_uid == users.uid("student_b") and (linked / NB).is_symlink()
+
     # the instructor: collect, autograde in the sandbox, feedback, grade table
     steps = [("collect", f"nbgrader collect {A}"),
              ("autograde", f"python -m coursetools.grading autograde {A}"),
@@ -526,6 +540,11 @@ def test_a_class_on_the_hub(hub, browser):
         hub.timings[step] = time.monotonic() - t
         (RESULTS / f"instructor-{step.replace(' ', '-')}.txt").write_text(out)
         assert code == 0, f"{step} failed:\n{out[-3000:]}"
+    # collect passed over both, saying why, and took each student's own submission
+    collect_out = " ".join((RESULTS / "instructor-collect.txt").read_text().split())
+    assert (f"not collected: {forged.name}: it is handed in as {users.name('student_a')!r} but "
+            f"was made by {users.name('student_b')!r}") in collect_out, collect_out[-3000:]
+    assert f"not collected: {linked.name}: {NB} is a link" in collect_out, collect_out[-3000:]
     report = json.loads((hub.course_dir / "reports" / f"{A}.json").read_text())
     assert {s: r["status"] for s, r in report.items()} == {
         users.name("student_a"): "graded", users.name("student_b"): "graded"}, report

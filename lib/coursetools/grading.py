@@ -34,11 +34,13 @@ submission that could not be graded as "not graded" with the reason, never as a 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import json
 import os
 import queue
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,8 @@ from coursetools import course, judge as judging, sandbox as sandboxing
 LIB = Path(__file__).resolve().parents[1]     # the repository's lib/ (nnlib, selfcheck, …)
 #: Files a submission may carry besides its notebooks, without a note.
 EXPECTED_EXTRAS = {"timestamp.txt", "submission_secret.txt", judging.VISIBLE_FILE}
+#: what an import leaves out of a student's folder (JupyterLab's and Python's caches)
+IMPORT_IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
 MAX_RESULTS_BYTES = 64 << 20
 MAX_NOTEBOOK_BYTES = 32 << 20
 MAX_OUTPUT_LINES = 400
@@ -75,43 +79,69 @@ def expected_notebooks(assignment, root=course.ROOT):
     return sorted(p.name for p in (Path(root) / "solutions" / assignment).glob("*.ipynb"))
 
 
-def import_folder(assignment, folder, root=course.ROOT):
+def import_folder(assignment, folder, root=course.ROOT, refused=None):
     """Copy a folder of submissions into submitted/<student>/<assignment>/.
 
     Accepted layouts: FOLDER/<student>/<assignment>/*, FOLDER/<student>/* (one folder per student)
     and FOLDER/<student>.ipynb (one notebook per student, saved under the assignment's notebook
     name). Returns the students imported. The originals are only read, never changed.
+
+    Nothing is copied through a link (``exchange.copy_folder``): a student whose submission is,
+    or holds, a link, a pipe or a device is not imported (a link could point at any file the
+    instructor can read, the solutions included). ``refused``, a dict when given, receives
+    {student: reason} for them; an earlier import of that student is left as it was.
     """
+    from coursetools import exchange
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"no folder of submissions at {folder}")
     wanted = expected_notebooks(assignment, root)
+    refused = {} if refused is None else refused
     students = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith(".") or (entry.is_file() and entry.suffix != ".ipynb"):
+        mode = entry.lstat().st_mode
+        is_dir, is_file = stat.S_ISDIR(mode), stat.S_ISREG(mode)
+        if entry.name.startswith(".") or (is_file and entry.suffix != ".ipynb"):
             continue
-        student = entry.stem if entry.is_file() else entry.name
+        student = entry.name if is_dir or entry.suffix != ".ipynb" else entry.stem
+        if not (is_dir or is_file):
+            refused[student] = f"{entry.name} is {exchange.kind_of(mode)}, not a file or a folder"
+            continue
         target = Path(root) / "submitted" / student / assignment
+        staging = target.parent / f".{assignment}.importing"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            if is_file:
+                # one notebook per student: it is their answer to the assignment's (single) notebook
+                staging.mkdir(parents=True)
+                name = wanted[0] if len(wanted) == 1 else entry.name
+                exchange.copy_file(entry, staging / name)
+            else:
+                inner = entry / assignment
+                source = inner if os.path.lexists(inner) else entry
+                staging.parent.mkdir(parents=True, exist_ok=True)
+                exchange.copy_folder(source, staging, exclude=IMPORT_IGNORED)
+        except exchange.Refused as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):        # the student's folder, if this made it
+                staging.parent.rmdir()
+            refused[student] = str(exc)
+            continue
         if target.exists():
             shutil.rmtree(target)
-        target.mkdir(parents=True)
-        if entry.is_file():
-            # one notebook per student: it is their answer to the assignment's (single) notebook
-            name = wanted[0] if len(wanted) == 1 else entry.name
-            shutil.copy2(entry, target / name)
-        else:
-            source = entry / assignment if (entry / assignment).is_dir() else entry
-            for item in source.iterdir():
-                if item.is_file():
-                    shutil.copy2(item, target / item.name)
+        staging.rename(target)
         students.append(student)
     return students
 
 
 def precheck(assignment, student, root=course.ROOT):
     """Check a submission before grading. Returns (problem or None, notes)."""
+    from coursetools.exchange import kind_of
     folder = Path(root) / "submitted" / student / assignment
     notes = []
+    for path in (folder.parent, folder):       # copied in by hand, links could lead anywhere
+        if path.is_symlink():
+            return f"{path.name} is a link, not a folder: links in a submission are not followed", notes
     wanted = expected_notebooks(assignment, root)
     present = sorted(p.name for p in folder.glob("*.ipynb"))
     missing = [n for n in wanted if n not in present]
@@ -120,6 +150,10 @@ def precheck(assignment, student, root=course.ROOT):
         return f"missing notebook {', '.join(missing)} (found: {found})", notes
     for name in wanted:
         path = folder / name
+        mode = path.lstat().st_mode
+        if not stat.S_ISREG(mode):
+            why = ": links in a submission are not followed" if stat.S_ISLNK(mode) else ""
+            return f"{name} is {kind_of(mode)}, not a file{why}", notes
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             return f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB", notes
         try:
@@ -548,7 +582,10 @@ def _ensure_in_gradebook(assignment, root):
 
 def _submission_files(assignment, student, root):
     folder = Path(root) / "submitted" / student / assignment
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()} if folder.is_dir() else {}
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())
+            if p.is_file() and not p.is_symlink()}
 
 
 def default_workers():
@@ -597,8 +634,16 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
         """(student, result) as each finishes, from threads here or from a Dask cluster."""
         if cluster:
             from coursetools import cluster as dask_cluster
+            sent = []
+            for s in students:                 # what this machine can tell (a link, a missing
+                problem, notes = precheck(assignment, s, root)   # notebook) is said here
+                if problem:
+                    yield s, {"status": "not graded", "reason": problem, "notes": notes,
+                              "seconds": 0.0, "log": "", "scores": {}}
+                else:
+                    sent.append(s)
             yield from dask_cluster.grade(run.bundle(), {s: _submission_files(assignment, s, root)
-                                                         for s in students},
+                                                         for s in sent},
                                           cluster, workers, run.sandbox.limits, unsafe)
             return
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
@@ -733,7 +778,10 @@ def main(argv=None):
         if len(argv) < 3:
             print("give the folder of submissions: import ASSIGNMENT FOLDER")
             return 2
-        print("imported:", ", ".join(import_folder(assignment, argv[2], root)))
+        refused = {}
+        print("imported:", ", ".join(import_folder(assignment, argv[2], root, refused)) or "nobody")
+        for student, why in refused.items():
+            print(f"not imported: {student}: {why}")
     elif step == "autograde":
         unsafe = "--no-sandbox" in flags
         if unsafe:

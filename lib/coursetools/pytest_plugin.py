@@ -93,7 +93,7 @@ def pytest_sessionfinish(session, exitstatus):
 # ----------------------------------------------------------------------------------------------
 MARKERS = {
     "notebooks": "executes notebooks (lectures and instructor notebooks with nbval, student notebooks)",
-    "grading": "grades submissions through the sandbox and the judge",
+    "grading": "collects submissions and grades them through the sandbox and the judge",
     "browser": "drives JupyterLab in Chromium",
     "slow": "builds or serves something whole (Binder's configuration, the student edition, make lab, "
             "the course on a JupyterHub)",
@@ -162,7 +162,7 @@ def _kind(path):
     name = path.name
     if path.suffix == ".ipynb" or name in ("test_exercise_notebooks.py", "test_static_html.py"):
         return "notebooks"
-    if name.startswith("test_grading_") or name == "test_instructor_workflow.py":
+    if name.startswith("test_grading_") or name in ("test_instructor_workflow.py", "test_collect.py"):
         return "grading"
     if name == "test_browser.py":
         return "browser"

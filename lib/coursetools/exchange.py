@@ -1,0 +1,269 @@
+"""Bringing submissions in without trusting what students put in the exchange.
+
+On a shared machine (a JupyterHub) nbgrader's exchange is a folder every student can write into:
+``nbgrader submit``, run by the student, makes ``inbound/<student>+<assignment>+<time>+<random>/``
+and copies the student's files there. ``nbgrader collect``, run by the instructor with the
+instructor's rights, then copies the newest such folder of each student to ``submitted/``. As
+nbgrader ships it, collect believes the folder's name and follows links, so a student could
+
+* hand in under another student's name (collect only warns): the newest folder named for that
+  student replaces their work;
+* put links in a submission to files only the instructor can read (``solutions/``, another
+  student's work), which collect copies as the student's own;
+* leave a pipe, or a folder named so that its time cannot be read, and stop the collection of the
+  whole class.
+
+``CollectOwnSubmissions`` (``nbgrader_config.py`` makes it nbgrader's collector, so ``make
+collect``, ``nbgrader collect`` and the Formgrader's Collect button all use it) takes a submission
+only when its folder belongs to the student it names (or to the instructor collecting: a course
+whose exchange is the instructor's own folder) and holds nothing but files and folders; it copies
+without ever following a link. Each submission it passes over is named in collect's log with the
+reason, and that student's newest submission that passes is collected instead.
+``copy_folder`` is the copy itself; ``import_folder`` in ``coursetools.grading`` uses it too for
+submissions downloaded from elsewhere.
+"""
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+import shutil
+import stat
+
+from nbgrader.exchange.default.collect import ExchangeCollect, groupby
+from nbgrader.utils import check_mode
+
+try:
+    import pwd
+except ImportError:  # Windows: no unix owners to compare
+    pwd = None
+
+__all__ = ["Refused", "copy_folder", "copy_file", "kind_of", "refusal", "CollectOwnSubmissions"]
+
+# open without following a link (ELOOP instead), without waiting on a pipe, not inherited
+_OPEN = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+         | getattr(os, "O_CLOEXEC", 0))
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_CHUNK = 1 << 20
+
+
+class Refused(Exception):
+    """A submission that is not taken, with the reason (said to the instructor as it is)."""
+
+
+def kind_of(mode):
+    """What a file system entry is, in words, from its ``st_mode`` (for messages)."""
+    return ("a link" if stat.S_ISLNK(mode) else "a pipe" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or
+            stat.S_ISBLK(mode) else "not a file")
+
+
+def _copy_open_file(fd, dest, limit):
+    """Copy the open regular file ``fd`` to the new file ``dest``; returns its size."""
+    size = 0
+    with open(dest, "xb") as out:
+        while True:
+            block = os.read(fd, _CHUNK)
+            if not block:
+                return size
+            size += len(block)
+            if limit is not None and size > limit:
+                raise Refused(f"it is larger than {limit // 1000:,} kB")
+            out.write(block)
+
+
+def copy_file(src, dest, max_bytes=None):
+    """Copy the regular file ``src`` to ``dest`` (which must not exist) without following a link.
+
+    Raises ``Refused`` when ``src`` is a link, a pipe, a device or a socket, or has more than
+    ``max_bytes`` bytes. Returns the number of bytes copied.
+    """
+    try:
+        fd = os.open(src, _OPEN)
+    except OSError as exc:
+        raise Refused(f"{os.path.basename(src)} could not be opened without following a link "
+                      f"({exc.strerror})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise Refused(f"{os.path.basename(src)} is {kind_of(mode)}, not a file")
+        return _copy_open_file(fd, dest, max_bytes)
+    finally:
+        os.close(fd)
+
+
+def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_total_bytes=None):
+    """Copy the folder ``src`` to ``dest`` (which must not exist), never following a link.
+
+    Every entry is opened relative to its already opened folder with O_NOFOLLOW, so a link put in
+    place while the copy runs is refused too. Names matching a glob of ``exclude`` are left out
+    (files and folders), files matching no glob of ``include`` too, and files over
+    ``max_file_bytes`` (as nbgrader's ``CourseDirectory.ignore``, ``include`` and
+    ``max_file_size`` do). Raises ``Refused`` (and removes what was copied) when ``src`` or
+    anything in it is a link, a pipe, a socket or a device, or all files together exceed
+    ``max_total_bytes``. Returns the number of bytes copied.
+    """
+    try:
+        top = os.open(src, _OPEN | _DIRECTORY)
+    except OSError as exc:
+        raise Refused(f"the folder could not be opened without following a link "
+                      f"({exc.strerror})") from None
+    total = [0]
+
+    def copy_dir(fd, target, where):
+        os.mkdir(target)
+        for name in sorted(os.listdir(fd)):
+            mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+            shown = f"{where}{name}"
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise Refused(f"{shown} is {kind_of(mode)}: a submission holds only files and folders")
+            if any(fnmatch.fnmatch(name, g) for g in exclude):
+                continue
+            try:
+                child = os.open(name, _OPEN | (_DIRECTORY if stat.S_ISDIR(mode) else 0),
+                                dir_fd=fd)
+            except OSError as exc:   # swapped for a link (ELOOP) or something else since stat
+                raise Refused(f"{shown} could not be opened without following a link "
+                              f"({exc.strerror})") from None
+            try:
+                now = os.fstat(child).st_mode
+                if stat.S_ISDIR(now):
+                    copy_dir(child, os.path.join(target, name), shown + "/")
+                    continue
+                if not stat.S_ISREG(now):
+                    raise Refused(f"{shown} is {kind_of(now)}: a submission holds only files and folders")
+                size = os.fstat(child).st_size
+                if (not any(fnmatch.fnmatch(name, g) for g in include)
+                        or (max_file_bytes is not None and size > max_file_bytes)):
+                    continue
+                try:
+                    total[0] += _copy_open_file(child, os.path.join(target, name), max_file_bytes)
+                except Refused as exc:
+                    raise Refused(f"{shown}: {exc}") from None
+                if max_total_bytes is not None and total[0] > max_total_bytes:
+                    raise Refused(f"its files are larger than {max_total_bytes // 1000:,} kB together")
+            finally:
+                os.close(child)
+
+    try:
+        copy_dir(top, dest, "")
+    except OSError as exc:   # a folder or file the collecting user may not read, one that vanished
+        shutil.rmtree(dest, ignore_errors=True)
+        raise Refused(f"{exc.filename or 'an entry'} could not be copied ({exc.strerror})") from None
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    finally:
+        os.close(top)
+    return total[0]
+
+
+def _owner_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"user id {uid}"
+
+
+def refusal(path, student):
+    """Why the exchange folder ``path``, handed in as ``student``'s, must not be collected, or None.
+
+    Refused: a name that is not a student's (empty, "." or ".."); a folder that is a link, or that
+    another user made (unless the user collecting made it); anything inside that is not a file or
+    a folder (a link, a pipe, ...).
+    """
+    if student in ("", ".", "..") or student.startswith("."):
+        return f"{student!r} is not a student's name"
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"it could not be read ({exc.strerror})"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"it is {kind_of(st.st_mode)}, not a folder"
+    if pwd is not None and st.st_uid != os.getuid():
+        owner = _owner_name(st.st_uid)
+        if owner != student:
+            return f"it is handed in as {student!r} but was made by {owner!r}"
+    for folder, dirs, files in os.walk(path):           # os.walk never follows links here
+        for name in dirs + files:
+            try:
+                mode = os.lstat(os.path.join(folder, name)).st_mode
+            except OSError as exc:
+                return f"{name} could not be read ({exc.strerror})"
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                shown = os.path.relpath(os.path.join(folder, name), path)
+                return f"{shown} is {kind_of(mode)}: a submission holds only files and folders"
+    return None
+
+
+class CollectOwnSubmissions(ExchangeCollect):
+    """nbgrader's collect, taking only submissions their student made, copied without links.
+
+    ``init_src`` is nbgrader's (the newest submission of each student, or the newest before the
+    due date with ``--before-duedate``) with every submission first checked by ``refusal``;
+    ``do_copy`` copies with ``copy_folder``. Refusals are logged as errors, one line each, and
+    never stop the collection of the others.
+    """
+
+    def init_src(self):
+        if self.coursedir.course_id == '':
+            self.fail("No course id specified. Re-run with --course flag.")
+        self.course_path = os.path.join(self.root, self.coursedir.course_id)
+        self.inbound_path = os.path.join(self.course_path, 'inbound')
+        if not os.path.isdir(self.inbound_path):
+            self.fail("Course not found: {}".format(self.inbound_path))
+        if not check_mode(self.inbound_path, read=True, execute=True):
+            self.fail("You don't have read permissions for the directory: {}".format(self.inbound_path))
+        student_id = self.coursedir.student_id if self.coursedir.student_id else '*'
+        pattern = os.path.join(self.inbound_path, '{}+{}+*'.format(student_id, self.coursedir.assignment_id))
+        records = []
+        for path in sorted(glob.glob(pattern)):
+            name = os.path.basename(path)
+            try:
+                record = self._path_to_record(path)
+            except (Exception, SystemExit):   # nbgrader's fail() exits; a bad name is one student's
+                self.log.error(f"not collected: {name}: its name is not "
+                               f"<student>+<assignment>+<time>+<random>")
+                continue
+            why = refusal(path, record['username'])
+            if why:
+                self.log.error(f"not collected: {name}: {why}")
+                continue
+            records.append(record)
+        usergroups = groupby(records, lambda item: item['username'])
+        self.duedate = self._duedate()
+        if self.duedate is None or not self.before_duedate:
+            self.src_records = [self._sort_by_timestamp(v)[0] for v in usergroups.values()]
+        else:
+            self.src_records = []
+            for v in usergroups.values():
+                ordered = self._sort_by_timestamp(v)
+                on_time = [r for r in ordered if r['timestamp'] <= self.duedate]
+                self.src_records.append(on_time[0] if on_time else ordered[0])
+
+    def _duedate(self):
+        from nbgrader.api import Gradebook, MissingEntry
+        with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+            try:
+                return gb.find_assignment(self.coursedir.assignment_id).duedate
+            except MissingEntry:
+                return None
+
+    def do_copy(self, src, dest, log=None):
+        """Copy one submission with ``copy_folder`` under nbgrader's ignore, include and size
+        settings; a refusal is logged and leaves nothing at ``dest``."""
+        cd = self.coursedir
+        try:
+            copy_folder(src, dest, exclude=cd.ignore, include=cd.include,
+                        max_file_bytes=1000 * cd.max_file_size,
+                        max_total_bytes=1000 * cd.max_dir_size)
+        except Refused as exc:
+            self.log.error(f"not collected: {os.path.basename(src)}: {exc}")
+            return
+        if cd.groupshared:                     # as nbgrader's own copy: the group may write too
+            for folder, _, files in os.walk(dest):
+                os.chmod(folder, os.stat(folder).st_mode | 0o2770)
+                for name in files:
+                    path = os.path.join(folder, name)
+                    os.chmod(path, os.stat(path).st_mode | 0o660)
+

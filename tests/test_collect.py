@@ -1,0 +1,293 @@
+"""Bringing submissions in: what a student puts in the exchange or in an uploaded folder is data.
+
+A submission is taken only from the student it is named for, holds only files and folders, and
+is copied without following a link (coursetools.exchange). Tested on the copy itself, on
+`nbgrader collect` run with the course's configuration against an exchange holding honest and
+hostile submissions, on the import of a downloaded folder (`make collect FROM=folder`) and on the
+grading step's own check of what is in submitted/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursetools import exchange, grading
+
+A = "ex01_neurons"
+NB = f"{A}.ipynb"
+SECRET = "THE INSTRUCTOR'S SOLUTION"
+
+
+def _tree(folder):
+    """{relative path: text} of every file under ``folder`` (links are not followed)."""
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(Path(folder).rglob("*"))
+            if p.is_file() and not p.is_symlink()}
+
+
+def _notebook(text):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell(text, id="only-cell"))
+    return nbformat.writes(nb)
+
+
+@pytest.fixture
+def secret(tmp_path):
+    path = tmp_path / "instructor" / "solution.ipynb"
+    path.parent.mkdir()
+    path.write_text(_notebook(SECRET))
+    return path
+
+
+# ------------------------------------------------------------------------------- the copy itself
+
+def test_a_folder_of_files_and_folders_is_copied_whole(tmp_path):
+    src = tmp_path / "src"
+    (src / "data" / "deep").mkdir(parents=True)
+    (src / NB).write_text("notebook")
+    (src / "data" / "deep" / "x.csv").write_text("1,2")
+    (src / ".ipynb_checkpoints").mkdir()
+    (src / ".ipynb_checkpoints" / "old.ipynb").write_text("old")
+    (src / "big.bin").write_bytes(b"0" * 5000)
+    n = exchange.copy_folder(src, tmp_path / "dest", exclude=[".ipynb_checkpoints"],
+                             max_file_bytes=4000)
+    assert _tree(tmp_path / "dest") == {NB: "notebook", "data/deep/x.csv": "1,2"}
+    assert n == len("notebook") + len("1,2")
+
+
+@pytest.mark.parametrize("where", ["top", "nested", "folder"])
+def test_a_link_anywhere_refuses_the_whole_folder(tmp_path, secret, where):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "honest.txt").write_text("mine")
+    if where == "top":
+        (src / NB).symlink_to(secret)
+    elif where == "nested":
+        (src / "sub" / NB).symlink_to(secret)
+    else:
+        (src / "sub" / "instructor").symlink_to(secret.parent, target_is_directory=True)
+    with pytest.raises(exchange.Refused, match="is a link: a submission holds only files"):
+        exchange.copy_folder(src, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()          # nothing half-copied is left behind
+
+
+def test_a_folder_that_is_a_link_is_refused(tmp_path, secret):
+    (tmp_path / "src").symlink_to(secret.parent, target_is_directory=True)
+    with pytest.raises(exchange.Refused, match="without following a link"):
+        exchange.copy_folder(tmp_path / "src", tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_pipe_is_refused_without_waiting_on_it(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    os.mkfifo(src / NB)                              # reading it would wait for a writer forever
+    with pytest.raises(exchange.Refused, match=f"{NB} is a pipe"):
+        exchange.copy_folder(src, tmp_path / "dest")
+    with pytest.raises(exchange.Refused, match="is a pipe, not a file"):
+        exchange.copy_file(src / NB, tmp_path / "one.ipynb")
+    assert not (tmp_path / "one.ipynb").exists()
+
+
+def test_a_single_file_is_copied_but_never_through_a_link(tmp_path, secret):
+    (tmp_path / "ana.ipynb").write_text("ana's")
+    assert exchange.copy_file(tmp_path / "ana.ipynb", tmp_path / "copy.ipynb") == 5
+    assert (tmp_path / "copy.ipynb").read_text() == "ana's"
+    (tmp_path / "ben.ipynb").symlink_to(secret)
+    with pytest.raises(exchange.Refused, match="without following a link"):
+        exchange.copy_file(tmp_path / "ben.ipynb", tmp_path / "copy2.ipynb")
+    assert not (tmp_path / "copy2.ipynb").exists()
+
+
+def test_a_folder_the_collector_cannot_read_is_refused_not_a_crash(tmp_path, monkeypatch):
+    """A student may make a folder that the instructor cannot list (mode 000; only root could):
+    that submission is refused, the collection of the others goes on."""
+    src = tmp_path / "src"
+    (src / "closed").mkdir(parents=True)
+    (src / NB).write_text("x")
+    listdir = os.listdir
+    calls = []
+
+    def listdir_denied_below_the_top(fd):
+        calls.append(fd)
+        if len(calls) > 1:
+            raise PermissionError(13, "Permission denied", "closed")
+        return listdir(fd)
+    monkeypatch.setattr(exchange.os, "listdir", listdir_denied_below_the_top)
+    with pytest.raises(exchange.Refused, match=r"closed could not be copied \(Permission denied\)"):
+        exchange.copy_folder(src, tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_too_much_in_all_is_refused(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"f{i}").write_bytes(b"x" * 600)
+    with pytest.raises(exchange.Refused, match="larger than 1 kB together"):
+        exchange.copy_folder(src, tmp_path / "dest", max_total_bytes=1000)
+    assert not (tmp_path / "dest").exists()
+
+
+def test_refusal_names_what_is_wrong(tmp_path, secret):
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    (ok / NB).write_text("x")
+    assert exchange.refusal(ok, "ana") is None          # made by the user collecting
+    assert "not a student's name" in exchange.refusal(ok, "..")
+    assert "not a student's name" in exchange.refusal(ok, "")
+    (ok / "sub").mkdir()
+    (ok / "sub" / "link").symlink_to(secret)
+    assert exchange.refusal(ok, "ana") == "sub/link is a link: a submission holds only files and folders"
+    (tmp_path / "linked").symlink_to(ok, target_is_directory=True)
+    assert exchange.refusal(tmp_path / "linked", "ana") == "it is a link, not a folder"
+
+
+# ------------------------------------------------------------- nbgrader collect, with the course
+
+def _submission(inbound, student, time, files=None, link=None, make=None):
+    """An exchange folder as `nbgrader submit` names it: <student>+<assignment>+<time>+<random>."""
+    path = inbound / f"{student}+{A}+{time}+{abs(hash((student, time))) % 10 ** 8:08d}"
+    if make:
+        make(path)
+        return path
+    path.mkdir()
+    (path / "timestamp.txt").write_text(time)
+    for name, text in (files or {}).items():
+        (path / name).write_text(text)
+    if link:
+        (path / NB).symlink_to(link)
+    return path
+
+
+@pytest.fixture
+def collected(course_copy, tmp_path, secret):
+    """`nbgrader collect` of a class whose exchange holds honest and hostile submissions."""
+    root = tmp_path / "course"
+    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted"))
+    inbound = tmp_path / "exchange" / "nn-from-scratch" / "inbound"
+    inbound.mkdir(parents=True)
+    day = "2026-12-01 10:00:00.000000 UTC"
+    later = "2026-12-02 10:00:00.000000 UTC"
+    _submission(inbound, "ana", day, {NB: _notebook("ANA")})
+    _submission(inbound, "ben", day, {NB: _notebook("BEN, ON TIME")})
+    _submission(inbound, "ben", later, {"timestamp.txt": later}, link=secret)      # newer, a link
+    _submission(inbound, "cat", day, make=lambda p: p.symlink_to(secret.parent, target_is_directory=True))
+    _submission(inbound, "dan", day, make=lambda p: (p.mkdir(), os.mkfifo(p / NB)))
+    _submission(inbound, "..", day, {NB: _notebook("ESCAPES")})      # would land in the course root
+    (inbound / f"eve+{A}+not a time+123").mkdir()                                   # unreadable name
+    owned = {}
+    if os.geteuid() == 0:   # only root can make a folder that another user owns
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        for student in ("fay", "nobody"):
+            path = _submission(inbound, student, later, {NB: _notebook(f"BY NOBODY AS {student}")})
+            for p in [path, *path.iterdir()]:
+                os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        owned = {"fay": None, "nobody": _notebook("BY NOBODY AS nobody")}
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "collect", A], cwd=root,
+                          env=dict(os.environ, NBGRADER_EXCHANGE=str(tmp_path / "exchange"),
+                                   # nbgrader's gradebook runs the environment's alembic
+                                   PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                                         os.environ.get("PATH", "")])),
+                          capture_output=True, text=True, timeout=600)
+    return root, proc, owned
+
+
+def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(collected):
+    root, proc, owned = collected
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    log = proc.stdout + proc.stderr
+    submitted = root / "submitted"
+    expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME")}
+    expected.update({s: text for s, text in owned.items() if text})
+    assert sorted(p.name for p in submitted.iterdir()) == sorted(expected), log
+    for student, text in expected.items():
+        assert (submitted / student / A / NB).read_text() == text, (student, log)
+    everything = "".join(_tree(submitted).values())
+    assert SECRET not in everything and "ESCAPES" not in everything
+    assert not (root / A).exists()                   # "..": nothing outside submitted/
+    assert not any(p.is_symlink() for p in submitted.rglob("*"))
+    # every submission passed over is named, with the reason
+    assert "not collected: ben+" in log and f"{NB} is a link" in log
+    assert "not collected: cat+" in log and "it is a link, not a folder" in log
+    assert "not collected: dan+" in log and f"{NB} is a pipe" in log
+    assert f"not collected: eve+{A}+not a time+123: its name is not" in log
+    if owned:
+        assert "not collected: fay+" in log and "handed in as 'fay' but was made by 'nobody'" in log
+
+
+# ------------------------------------------------------------ make collect FROM=folder (import)
+
+def test_import_refuses_links_and_pipes_and_keeps_an_earlier_import(tmp_path, course_copy, secret):
+    root = course_copy
+    inbox = tmp_path / "inbox"
+    (inbox / "gus" / A).mkdir(parents=True)
+    (inbox / "gus" / A / NB).write_text(_notebook("GUS"))
+    (inbox / "gus" / A / ".ipynb_checkpoints").mkdir()
+    (inbox / "hal.ipynb").write_text(_notebook("HAL"))
+    (inbox / "ida.ipynb").symlink_to(secret)                          # one notebook: a link
+    (inbox / "jo").mkdir()
+    (inbox / "jo" / NB).symlink_to(secret)                           # in a folder: a link
+    (inbox / "kim").symlink_to(secret.parent, target_is_directory=True)  # the folder: a link
+    (inbox / "lu").mkdir()
+    (inbox / "lu" / A).symlink_to(secret.parent, target_is_directory=True)
+    os.mkfifo(inbox / "mo.ipynb")
+    # jo had a submission imported before: a refused import leaves it as it was
+    (root / "submitted" / "jo" / A).mkdir(parents=True)
+    (root / "submitted" / "jo" / A / NB).write_text(_notebook("JO, EARLIER"))
+    refused = {}
+    imported = grading.import_folder(A, inbox, root=root, refused=refused)
+    assert imported == ["gus", "hal"]
+    assert sorted(refused) == ["ida", "jo", "kim", "lu", "mo"]
+    assert "ida.ipynb is a link, not a file or a folder" == refused["ida"]
+    assert f"{NB} is a link: a submission holds only files and folders" == refused["jo"]
+    assert refused["kim"] == "kim is a link, not a file or a folder"
+    assert "without following a link" in refused["lu"]
+    assert refused["mo"] == "mo.ipynb is a pipe, not a file or a folder"
+    assert _tree(root / "submitted" / "gus") == {f"{A}/{NB}": _notebook("GUS")}
+    assert (root / "submitted" / "hal" / A / NB).read_text() == _notebook("HAL")
+    assert (root / "submitted" / "jo" / A / NB).read_text() == _notebook("JO, EARLIER")
+    for student in ("ida", "kim", "lu", "mo"):
+        assert not (root / "submitted" / student).exists()
+    assert SECRET not in "".join(_tree(root / "submitted").values())
+
+
+def test_the_import_command_says_who_was_not_imported_and_why(tmp_path, course_copy, secret):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "ana.ipynb").write_text((course_copy / "exercises" / A / NB).read_text())
+    (inbox / "ben.ipynb").symlink_to(secret)
+    proc = subprocess.run([sys.executable, "-m", "coursetools.grading", "import", A, str(inbox)],
+                          cwd=course_copy, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "imported: ana" in proc.stdout
+    assert "not imported: ben: ben.ipynb is a link, not a file or a folder" in proc.stdout
+
+
+# ---------------------------------------------------- what grading itself accepts in submitted/
+
+def test_grading_does_not_read_a_submitted_notebook_through_a_link(tmp_path, course_copy, secret):
+    """submitted/ filled by hand (cp -a, rsync -a keep links): the grading step says what it found
+    instead of reading through it."""
+    root = course_copy
+    folder = root / "submitted" / "nia" / A
+    folder.mkdir(parents=True)
+    (folder / NB).symlink_to(secret)
+    problem, _ = grading.precheck(A, "nia", root=root)
+    assert problem == f"{NB} is a link, not a file: links in a submission are not followed"
+    assert grading._submission_files(A, "nia", root) == {}
+    (root / "submitted" / "oz").mkdir()
+    (root / "submitted" / "oz" / A).symlink_to(secret.parent, target_is_directory=True)
+    problem, _ = grading.precheck(A, "oz", root=root)
+    assert problem == f"{A} is a link, not a folder: links in a submission are not followed"
+    folder = root / "submitted" / "pat" / A
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / NB)
+    problem, _ = grading.precheck(A, "pat", root=root)     # returns at once: the pipe is not opened
+    assert problem == f"{NB} is a pipe, not a file"
