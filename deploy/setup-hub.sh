@@ -10,8 +10,9 @@
 #     deploy/requirements-hub.txt (JupyterHub), with the course library installed in it (not
 #     linked to the instructor's folder, which students cannot read); the proxy
 #     (configurable-http-proxy, pinned by deploy/package.json and its lock) goes to $PREFIX/proxy;
-#  2. makes nbgrader's exchange at $EXCHANGE, world-writable with the sticky bit, and tells every
-#     user's nbgrader about it and about the course ($COURSE_ENV/etc/jupyter/nbgrader_config.py);
+#  2. makes nbgrader's exchange at $EXCHANGE, world-writable with the sticky bit, with the course's
+#     folder in it owned by the first instructor (so that no student can make it first), and tells
+#     every user's nbgrader about it and about the course ($COURSE_ENV/etc/jupyter/nbgrader_config.py);
 #  3. turns nbgrader's instructor tools (Formgrader, Create Assignment, the course list) off for
 #     everyone in the environment and on again for each instructor, in the instructor's own
 #     Jupyter configuration (--user level), as nbgrader's documentation describes;
@@ -53,6 +54,16 @@ for user in $INSTRUCTORS $STUDENTS; do
   id "$user" >/dev/null 2>&1 || die "no unix user '$user' on this machine: create it first (useradd -m $user)"
 done
 FIRST_INSTRUCTOR=${INSTRUCTORS%% *}
+# the course's folder in the exchange must be the instructor's (step 2): said before anything is built
+course_exchange="$EXCHANGE/$COURSE"
+[ ! -L "$course_exchange" ] || die "$course_exchange is a link: remove it and run me again"
+if [ -e "$course_exchange" ]; then
+  made_by=$(stat -c %U "$course_exchange")
+  case "$made_by" in
+    "$FIRST_INSTRUCTOR"|root) ;;
+    *) die "$course_exchange belongs to $made_by, not to the instructor $FIRST_INSTRUCTOR: look at what it holds, remove it and run me again" ;;
+  esac
+fi
 COURSE_DIR=${COURSE_DIR:-$(getent passwd "$FIRST_INSTRUCTOR" | cut -d: -f6)/$COURSE}
 
 if [ -z "${PYTHON:-}" ]; then
@@ -120,6 +131,11 @@ chmod 644 /etc/profile.d/jupyterhub-course-env.sh
 # ---- 2. nbgrader's exchange, hub-wide -------------------------------------------------------------
 mkdir -p "$EXCHANGE"
 chmod 1777 "$EXCHANGE"
+# The course's own folder in it belongs to the first instructor from the start: in a folder every
+# user can write to, a student who made it first would own the course's inbound (and could list and
+# read every submission) and outbound (and could change what the class fetches).
+install -d -o "$FIRST_INSTRUCTOR" -g "$(id -g "$FIRST_INSTRUCTOR")" -m 755 "$course_exchange"
+say "exchange $EXCHANGE (everyone may write), its course folder $course_exchange: owner $FIRST_INSTRUCTOR"
 mkdir -p "$COURSE_ENV/etc/jupyter"
 cat > "$COURSE_ENV/etc/jupyter/nbgrader_config.py" <<EOF
 # Written by deploy/setup-hub.sh: every user of this environment shares one exchange and course.

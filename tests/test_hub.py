@@ -383,6 +383,9 @@ def hub():
         assert proc.returncode == 0, ("deploy/setup-hub.sh failed; its output ends:\n"
                                       + "\n".join((RESULTS / "setup-hub.log").read_text().splitlines()[-30:]))
         t = time.monotonic()
+        # the course's folder in the exchange is the instructor's, so no student can make it first
+        assert (exchange / COURSE_ID).stat().st_uid == users.uid("instructor")
+        assert oct((exchange / COURSE_ID).stat().st_mode & 0o777) == oct(0o755)
         hub = Hub(users, run / "hub", RESULTS / "jupyterhub.log")
         (run / "hub").mkdir(mode=0o700)
         hub.start()
@@ -527,6 +530,12 @@ def test_a_class_on_the_hub(hub, browser):
                                           f"'{linked}/{NB}'")
     assert code == 0, f"student B could not write to the exchange:\n{out[-2000:]}"
     assert forged.stat().st_uid == users.uid("student_b") and (linked / NB).is_symlink()
+    # but cannot list the others' submissions nor change what the class fetches
+    outbound = hub.exchange / COURSE_ID / "outbound"
+    code, out = hub.terminal("student_b", f"ls '{inbound}'; echo changed >> '{outbound / A / NB}'; "
+                                          f"mkdir '{outbound / 'extra'}'; mv '{outbound / A}' /tmp/")
+    assert out.count("Permission denied") == 4, out[-2000:]
+    assert "changed" not in (outbound / A / NB).read_text()
 
     # the instructor: collect, autograde in the sandbox, feedback, grade table
     steps = [("collect", f"nbgrader collect {A}"),
@@ -566,3 +575,24 @@ def test_a_class_on_the_hub(hub, browser):
         text = found[0].read_text(encoding="utf-8")
         assert re.search(rf"Score:\s*{score}(\.0)?\s*/\s*20", text), f"{role}'s feedback score"
     hub.timings["whole cycle"] = time.monotonic() - t0
+
+
+def test_setup_refuses_a_course_folder_in_the_exchange_that_someone_else_made(tmp_path):
+    """A student who made the course's exchange folder before the set-up would own its inbound and
+    outbound: deploy/setup-hub.sh stops before building anything, saying whose it is."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root: deploy/setup-hub.sh runs as root")
+    import pwd
+    exchange = tmp_path / "exchange"
+    squatted = exchange / COURSE_ID
+    squatted.mkdir(parents=True)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(squatted, nobody.pw_uid, nobody.pw_gid)
+    proc = subprocess.run(["bash", str(REPO / "deploy" / "setup-hub.sh")], cwd=REPO,
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, COURSE=COURSE_ID, PREFIX=str(tmp_path / "prefix"),
+                                   EXCHANGE=str(exchange), INSTRUCTORS="root",
+                                   COURSE_DIR=str(tmp_path / "course")))
+    assert proc.returncode != 0
+    assert f"{squatted} belongs to nobody, not to the instructor root" in proc.stderr, proc.stderr
+    assert not (tmp_path / "prefix").exists() and not (tmp_path / "course").exists()
