@@ -1,10 +1,12 @@
-"""Bringing submissions in: what a student puts in the exchange or in an uploaded folder is data.
+"""Submissions in and grades out: what a student puts in the exchange, in an uploaded folder or in
+a name is data.
 
 A submission is taken only from the student it is named for, holds only files and folders, and
 is copied without following a link (coursetools.exchange). Tested on the copy itself, on
 `nbgrader collect` run with the course's configuration against an exchange holding honest and
 hostile submissions, on the import of a downloaded folder (`make collect FROM=folder`) and on the
-grading step's own check of what is in submitted/.
+grading step's own check of what is in submitted/; and on the grade table, whose cells a
+spreadsheet must show as text even where a student chose them.
 """
 from __future__ import annotations
 
@@ -238,13 +240,15 @@ def test_import_refuses_links_and_pipes_and_keeps_an_earlier_import(tmp_path, co
     (inbox / "lu").mkdir()
     (inbox / "lu" / A).symlink_to(secret.parent, target_is_directory=True)
     os.mkfifo(inbox / "mo.ipynb")
+    (inbox / "nat\nadmin.ipynb").write_text(_notebook("NAT"))            # a line break in a name
     # jo had a submission imported before: a refused import leaves it as it was
     (root / "submitted" / "jo" / A).mkdir(parents=True)
     (root / "submitted" / "jo" / A / NB).write_text(_notebook("JO, EARLIER"))
     refused = {}
     imported = grading.import_folder(A, inbox, root=root, refused=refused)
     assert imported == ["gus", "hal"]
-    assert sorted(refused) == ["ida", "jo", "kim", "lu", "mo"]
+    assert sorted(refused) == ["ida", "jo", "kim", "lu", "mo", "nat\nadmin"]
+    assert "holds a control character" in refused["nat\nadmin"]
     assert "ida.ipynb is a link, not a file or a folder" == refused["ida"]
     assert f"{NB} is a link: a submission holds only files and folders" == refused["jo"]
     assert refused["kim"] == "kim is a link, not a file or a folder"
@@ -291,3 +295,31 @@ def test_grading_does_not_read_a_submitted_notebook_through_a_link(tmp_path, cou
     os.mkfifo(folder / NB)
     problem, _ = grading.precheck(A, "pat", root=root)     # returns at once: the pipe is not opened
     assert problem == f"{NB} is a pipe, not a file"
+
+
+# ------------------------------------------------------------------------ what goes out: grades
+
+def test_the_grade_table_shows_what_a_student_chose_as_text_not_as_a_formula(tmp_path, course_copy,
+                                                                            monkeypatch):
+    import csv
+    import json
+    root = tmp_path / "course"
+    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted"))
+    (root / "reports").mkdir()
+    report = {"=HYPERLINK(\"http://x\")": {"status": "not graded", "notes": [],
+                                            "reason": "missing notebook ex01_neurons.ipynb"},
+              "ana": {"status": "not graded", "reason": "-1+2 is not a notebook",
+                      "notes": ["@SUM(A1)", "+cmd"]}}
+    (root / "reports" / f"{A}.json").write_text(json.dumps(report))
+    # nbgrader's gradebook runs the environment's alembic
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent),
+                                                os.environ.get("PATH", "")]))
+    rows = grading.grade_table(A, root=root)
+    assert {r["student"] for r in rows} == set(report)           # the rows keep the names as they are
+    with open(root / f"grades-{A}.csv", newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    cells = {r["student"]: r for r in table}
+    assert set(cells) == {"'=HYPERLINK(\"http://x\")", "ana"}
+    assert cells["ana"]["reason"] == "'-1+2 is not a notebook"
+    assert cells["ana"]["notes"] == "'@SUM(A1); +cmd"
+    assert cells["'=HYPERLINK(\"http://x\")"]["reason"] == "missing notebook ex01_neurons.ipynb"

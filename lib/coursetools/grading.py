@@ -104,6 +104,10 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
         if entry.name.startswith(".") or (is_file and entry.suffix != ".ipynb"):
             continue
         student = entry.name if is_dir or entry.suffix != ".ipynb" else entry.stem
+        if any(ord(c) < 32 or ord(c) == 127 for c in student):
+            refused[student] = (f"the name {student!r} holds a control character (a line break, "
+                                f"a tab, ...): rename it to the student's name")
+            continue
         if not (is_dir or is_file):
             refused[student] = f"{entry.name} is {exchange.kind_of(mode)}, not a file or a folder"
             continue
@@ -741,8 +745,18 @@ def grade_table(assignment, root=course.ROOT, path=None):
         writer = csv.DictWriter(f, fieldnames=["student", "assignment", "status", "score",
                                                "max_score", "reason", "notes", *cells])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _as_text(v) if k in ("student", "reason", "notes") else v
+                          for k, v in row.items()} for row in rows)
     return rows
+
+
+def _as_text(value):
+    """A cell of the CSV file that a spreadsheet shows as text, never runs as a formula.
+
+    Student names, reasons and notes can hold what a student chose (a file's or a kernel's name);
+    a spreadsheet would take a cell starting with = + - @ (or a tab or carriage return) for a
+    formula, so such a cell gets a leading apostrophe, as spreadsheets themselves write text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def main(argv=None):
