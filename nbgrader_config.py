@@ -69,6 +69,12 @@ c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel]
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 40
 
+# Every page nbgrader renders from a notebook (the Formgrader's, in the instructor's own Jupyter
+# server, and the feedback pages) shows HTML only through a cleaner that lets nothing run: the
+# graded copies are cleaned when they are written (coursetools.safe_display), this is a second layer.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"clean_html": "coursetools.safe_display.clean_html",
+                          "markdown2html": "coursetools.safe_display.markdown2html"}
 # Feedback shows the student's work and the checks' messages, never the hidden tests' source;
 # its pages are written by nbgrader's exporter and grade reader without their per-page overheads.
 c.GenerateFeedback.preprocessors = [GetGradesAtOnce, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -241,14 +241,17 @@ def test_import_refuses_links_and_pipes_and_keeps_an_earlier_import(tmp_path, co
     (inbox / "lu" / A).symlink_to(secret.parent, target_is_directory=True)
     os.mkfifo(inbox / "mo.ipynb")
     (inbox / "nat\nadmin.ipynb").write_text(_notebook("NAT"))            # a line break in a name
+    (inbox / "<img src=x onerror=alert(1)>.ipynb").write_text(_notebook("OLA"))   # markup in a name
     # jo had a submission imported before: a refused import leaves it as it was
     (root / "submitted" / "jo" / A).mkdir(parents=True)
     (root / "submitted" / "jo" / A / NB).write_text(_notebook("JO, EARLIER"))
     refused = {}
     imported = grading.import_folder(A, inbox, root=root, refused=refused)
     assert imported == ["gus", "hal"]
-    assert sorted(refused) == ["ida", "jo", "kim", "lu", "mo", "nat\nadmin"]
+    assert sorted(refused) == ["<img src=x onerror=alert(1)>", "ida", "jo", "kim", "lu", "mo",
+                               "nat\nadmin"]
     assert "holds a control character" in refused["nat\nadmin"]
+    assert "one of < > &" in refused["<img src=x onerror=alert(1)>"]
     assert "ida.ipynb is a link, not a file or a folder" == refused["ida"]
     assert f"{NB} is a link: a submission holds only files and folders" == refused["jo"]
     assert refused["kim"] == "kim is a link, not a file or a folder"

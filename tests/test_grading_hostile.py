@@ -201,6 +201,7 @@ CATALOGUE = {
         "            print(_p, np.frombuffer(base64.b64decode(_b), _d).reshape([int(x) for x in _s.split(',') if x.strip()]))\n"
         "        except Exception:\n"
         "            pass")}, "graded", FULL, ""),
+    "injects_html": ("perfect", "inject-html", "graded", FULL, ""),
     "returns_the_source": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]\n"
         "def sigmoid_derivative(v, a=1.0):\n    return get_ipython().user_ns['In'][-1]")},
@@ -226,6 +227,17 @@ CATALOGUE = {
     "wrong_kernel": ("perfect", "wrong-kernel", "graded", FULL, "asked for kernel 'ir'"),
     "extra_files": ("perfect", "extra-files", "graded", FULL, "extra files ignored: notes.txt"),
 }
+
+
+# What "injects_html" displays: every kind of output that a browser could run
+INJECTED_OUTPUTS = (
+    "from IPython.display import display, HTML, Javascript, SVG, Markdown, Latex\n"
+    "display(HTML(\"<b>bold</b><script>STEAL('html')</script><img src=x onerror=\\\"STEAL('img')\\\">\"))\n"
+    "display(Javascript(\"STEAL('js')\"))\n"
+    "display(SVG(\"<svg xmlns='http://www.w3.org/2000/svg' onload=\\\"STEAL('svg')\\\"></svg>\"))\n"
+    "display(Markdown(\"<script>STEAL('markdown')</script>\"))\n"
+    "display(Latex(r\"$\\href{javascript:STEAL('latex')}{x}$\"))\n"
+    "display({'text/html': '<a href=\\\"javascript:STEAL(1)\\\">x</a>', 'text/plain': 'a link'}, raw=True)\n")
 
 
 def _fill(text, root, victim):
@@ -256,6 +268,21 @@ def _build(base, spec, root, victim):
         cell = next(c for c in nb.cells if gid(c) == "test_gates")
         cell.metadata.nbgrader.update(grade=False, solution=True, locked=False)
         cell.source = "pass"
+    elif spec == "inject-html":
+        # correct work, plus active content everywhere a student can put it: outputs of every
+        # kind, a Markdown cell and raw cells of their own (the instructor's browser shows them all)
+        solutions = {gid(c): c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        for cell in nb.cells:
+            if gid(cell) == "relu_family":
+                cell.source = solutions["relu_family"] + "\n" + INJECTED_OUTPUTS
+        nb.cells.append(nbformat.v4.new_markdown_cell(
+            "My notes <script>STEAL('md')</script> <img src=x onerror=\"STEAL('md-img')\"> "
+            "<iframe src=\"javascript:STEAL('md-frame')\"></iframe> [link](javascript:STEAL('md-link')) "
+            "$\\href{javascript:STEAL('md-tex')}{x}$"))
+        nb.cells.append(nbformat.v4.new_raw_cell("<script>STEAL('raw')</script>"))
+        raw = nbformat.v4.new_raw_cell("<img src=x onerror=\"STEAL('raw-html')\">")
+        raw.metadata["format"] = "text/html"
+        nb.cells.append(raw)
     elif spec == "rename-id":
         next(c for c in nb.cells if gid(c) == "softmax").metadata.nbgrader["grade_id"] = "softmax_v2"
     else:
@@ -410,6 +437,49 @@ def test_no_hidden_input_reaches_any_output_but_the_judges_messages(graded_class
         text = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"
                            and not c.metadata.get("nbgrader", {}).get("grade")])
         assert not _leaked(text, hidden), f"{student}: hidden inputs in the student's own outputs"
+
+
+def _active(html):
+    """What in a page could run in the browser that shows it: the injected calls where they would
+    execute (in a script, an event handler, a javascript: link, a MathJax link outside code, which
+    MathJax leaves alone), not where they are shown as text."""
+    outside_code = re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.S)
+    return (re.findall(r"<script[^>]*>[^<]*STEAL|<\w+\b[^>]*\son\w+\s*=\s*[\"']?[^\"'>]*STEAL"
+                       r"|<\w+\b[^>]*\s(?:href|src|action|formaction)\s*=\s*[\"']?\s*"
+                       r"(?:javascript|vbscript|data):[^\"'>]*STEAL", html, flags=re.I)
+            + re.findall(r"(?<!\\)\\href\s*\{\s*javascript", outside_code))
+
+
+def test_nothing_a_student_displayed_or_wrote_can_run_in_the_instructor_s_browser(graded_class):
+    """The graded copy is shown by the Formgrader in the instructor's own Jupyter server and in
+    the feedback: rendered the way both render it, none of the injected calls can run."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+    assert len(_active("<script>STEAL(1)</script> <img src=x onerror=\"STEAL(2)\"> "
+                       "<a href=\"javascript:STEAL(3)\">")) == 3            # the detector finds them
+    root, *_ = graded_class
+    nb = nbformat.read(root / "autograded" / "injects_html" / A / NB, as_version=4)
+    shown = json.dumps(nb)
+    assert "bold" in shown and "My notes" in shown and "STEAL('raw')" in shown   # kept, as text
+    assert "application/javascript" not in shown and "image/svg+xml" not in shown
+    for course_settings in (False, True):   # nbconvert's own rendering, then the course's
+        config = Config()
+        if course_settings:                  # what nbgrader reads from the course's configuration
+            path = root / "nbgrader_config.py"
+            exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config,
+                                                                "__file__": str(path)})
+            assert config.HTMLExporter.sanitize_html is True
+        config.HTMLExporter.template_name = "formgrade"          # as the Formgrader sets them
+        config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+        html, _ = HTMLExporter(config=config).from_notebook_node(
+            nb, resources={"base_url": "", "notebook_id": A, "submission_id": "s", "index": 0,
+                           "total": 1, "notebook_path": "", "mathjax_url": ""})
+        assert "My notes" in html
+        assert _active(html) == [], f"the Formgrader's page could run: {_active(html)}"
+    grading.feedback(A, root=root)
+    page = (root / "feedback" / "injects_html" / A / f"{A}.html").read_text()
+    assert "My notes" in page and _active(page) == [], f"the feedback page could run: {_active(page)}"
 
 
 def test_feedback_shows_no_hidden_input_no_checks_and_no_machine_path(graded_class):

@@ -51,7 +51,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools import course, judge as judging, sandbox as sandboxing
+from coursetools import course, judge as judging, safe_display, sandbox as sandboxing
 
 LIB = Path(__file__).resolve().parents[1]     # the repository's lib/ (nnlib, selfcheck, …)
 #: Files a submission may carry besides its notebooks, without a note.
@@ -104,9 +104,10 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
         if entry.name.startswith(".") or (is_file and entry.suffix != ".ipynb"):
             continue
         student = entry.name if is_dir or entry.suffix != ".ipynb" else entry.stem
-        if any(ord(c) < 32 or ord(c) == 127 for c in student):
-            refused[student] = (f"the name {student!r} holds a control character (a line break, "
-                                f"a tab, ...): rename it to the student's name")
+        if any(ord(c) < 32 or ord(c) == 127 or c in "<>&\"'`" for c in student):
+            # a name shown by the Formgrader's pages: nothing in it may read as markup
+            refused[student] = (f"the name {student!r} holds a control character or one of "
+                                f"< > & \" ' `: rename it to the student's name")
             continue
         if not (is_dir or is_file):
             refused[student] = f"{entry.name} is {exchange.kind_of(mode)}, not a file or a folder"
@@ -359,7 +360,8 @@ def _shown(mime, value):
 
 
 def _clean_outputs(outputs):
-    """The student's cell outputs, limited in size (as nbgrader's LimitOutput)."""
+    """The student's cell outputs, limited in size (as nbgrader's LimitOutput), with nothing that
+    could run in the browser that shows them (``safe_display``)."""
     clean = []
     for output in outputs[:50]:
         kind = output.get("output_type")
@@ -372,6 +374,7 @@ def _clean_outputs(outputs):
         elif kind in ("display_data", "execute_result"):
             data = {k: v for k, v in dict(output.get("data", {})).items()
                     if k in _SHOWN_TYPES and _shown(k, v) and len(json.dumps(v)) < 2_000_000}
+            data = safe_display.safe_bundle(data)    # nothing that could run in a browser
             if data:
                 clean.append(_output("display_data", data=data))
         elif kind == "error":
@@ -527,7 +530,8 @@ class ClassRun:
                                                       "a result (its code may have stopped the run; see the log)")
         result["scores"] = {tid: v.earned for tid, v in verdicts.items()}
         result["max_scores"] = {tid: v.points for tid, v in verdicts.items()}
-        result["notebook"] = graded
+        # shown by the Formgrader in the instructor's browser: the student's HTML must not run
+        result["notebook"] = safe_display.make_safe(graded, self.released)
         return result
 
 

@@ -1,0 +1,133 @@
+"""A student's work, made safe to show in the instructor's browser.
+
+The graded copy of a submission (``autograded/``) is shown as HTML by nbgrader's Formgrader and in
+the feedback pages, and the Formgrader's pages come from the instructor's own Jupyter server. HTML
+that a student's code displayed, or wrote into a Markdown or raw cell, would run there as the
+instructor: a ``<script>`` or an ``<img onerror=…>`` could call the server's API, read the
+solutions, open a terminal or change every grade. So, when a submission is graded:
+
+* outputs keep plain text and PNG/JPEG/GIF images; HTML is cleaned (``clean_html``: tags and
+  attributes from a list of harmless ones, links only to http, https, mailto and data); SVG,
+  Markdown, LaTeX and JavaScript outputs are dropped (their plain-text form stays);
+* Markdown cells the student wrote keep their Markdown but not raw HTML: every ``<`` is written
+  ``&lt;``, so it shows as the character and never opens a tag, and MathJax's link-making
+  commands lose their command form;
+* raw cells the student wrote (which nbconvert pastes into the page as they are) become Markdown
+  cells showing their text in a code block.
+
+``nbgrader_config.py`` also turns on nbconvert's ``sanitize_html`` with ``clean_html`` as its
+cleaner, for every page nbgrader renders: a second layer, for notebooks that did not come
+through this step.
+"""
+from __future__ import annotations
+
+import re
+
+import bleach
+from jinja2 import pass_context
+
+__all__ = ["clean_html", "markdown2html", "safe_bundle", "escape_markdown_html", "make_safe",
+           "SHOWN_AS_IS"]
+
+#: output types shown as they are: nothing in them can run
+SHOWN_AS_IS = ("text/plain", "image/png", "image/jpeg", "image/gif")
+
+_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+         "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5",
+         "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "small",
+         "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+         "tr", "u", "ul", "var"}
+_ATTRIBUTES = {"*": ["class", "title"], "a": ["href", "title"],
+               "img": ["src", "alt", "title", "width", "height"],
+               "td": ["colspan", "rowspan", "align"], "th": ["colspan", "rowspan", "align"],
+               "col": ["span"], "ol": ["start"]}
+_PROTOCOLS = ["http", "https", "mailto", "data"]
+
+
+def clean_html(html):
+    """``html`` with only harmless tags and attributes (a list of the ones notebooks use: text,
+    headings, lists, tables, code, images, links); everything else is removed, its text kept.
+    No script, style, event handler, form, frame or ``javascript:`` link survives."""
+    html = html.decode() if isinstance(html, bytes) else str(html)
+    return bleach.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS,
+                        strip=True, strip_comments=True)
+
+
+@pass_context
+def markdown2html(context, source):
+    """nbconvert's Markdown-to-HTML filter, made safe: no ``javascript:`` (or other harmful)
+    link, and the HTML it makes goes through ``clean_html``. ``nbgrader_config.py`` puts it in
+    place of nbconvert's for every page nbgrader renders: the Formgrader's template renders
+    Markdown cells without nbconvert's ``sanitize_html`` step."""
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+    cell = context.get("cell", {})
+    renderer = IPythonRenderer(escape=False, allow_harmful_protocols=False,
+                               attachments=cell.get("attachments", {}),
+                               path=context.get("resources", {}).get("metadata", {}).get("path", ""))
+    return clean_html(MarkdownWithMath(renderer=renderer).render(source))
+
+
+def _text(value):
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def safe_bundle(data):
+    """A display's data (mime type → value) with only what is safe to show (see the module)."""
+    out = {k: v for k, v in data.items() if k in SHOWN_AS_IS}
+    if "text/html" in data:
+        out["text/html"] = clean_html(_text(data["text/html"]))
+    if not out and data:
+        kinds = ", ".join(sorted(data))[:200]
+        out["text/plain"] = f"[an output of type {kinds}: not shown in the graded copy]"
+    return out
+
+
+#: MathJax commands that make links, load extensions or set attributes (MathJax runs in the page)
+_TEX_ACTIVE = re.compile(r"\\(href|url|class|style|cssId|require|unicode|html|data)\b")
+
+
+#: link schemes that run code, also spelled with Markdown's backslash escapes (``javascript\\:``)
+_SCHEME = re.compile(r"(?i)(?<![\w+.-])(?:" + "|".join(r"\\?".join(word) for word in ("javascript", "vbscript", "data"))
+                     + r")\\?:")
+
+
+def escape_markdown_html(source):
+    """Markdown ``source`` in which no HTML tag can form and no link or MathJax command can run.
+
+    Every ``&`` and ``<`` is written ``&amp;`` and ``&lt;`` (the text reads the same, but no
+    ``<script>`` or ``<img onerror=…>`` can open, and no character reference can spell one); a
+    ``javascript:``, ``vbscript:`` or ``data:`` scheme loses its colon (``%3A``); MathJax's
+    commands that make links, set attributes or load extensions (``\\href``, ``\\class``,
+    ``\\require``, …) lose their command form. Inside code, ``<`` and ``&`` then show as ``&lt;``
+    and ``&amp;``: a cosmetic cost, in the graded copy only, that no Markdown parser's reading of
+    where code starts and ends can turn into a way around it."""
+    text = _text(source).replace("&", "&amp;").replace("<", "&lt;")
+    text = _TEX_ACTIVE.sub(lambda m: "\\\\" + m.group(1), text)
+    return _SCHEME.sub(lambda m: m.group(0)[:-1] + "%3A", text)
+
+
+def _fenced(text):
+    ticks = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", text)), default=0))
+    return f"{ticks}text\n{text}\n{ticks}"
+
+
+def make_safe(nb, released):
+    """Make the notebook ``nb`` safe to show, in place (see the module); returns it.
+
+    Markdown and raw cells whose text is a cell of ``released`` (the assignment as released) are
+    the instructor's and stay as they are; the others are the student's. Outputs are cleaned by
+    ``safe_bundle`` wherever they come from."""
+    own = {c.source for c in released.cells if c.cell_type in ("markdown", "raw")}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source not in own:
+            cell.source = escape_markdown_html(cell.source)
+            cell.pop("attachments", None)
+        elif cell.cell_type == "raw" and cell.source not in own:
+            cell.cell_type, cell.source = "markdown", _fenced(_text(cell.source))
+            cell.metadata.pop("format", None)
+            cell.metadata.pop("raw_mimetype", None)
+        elif cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") in ("display_data", "execute_result"):
+                    output["data"] = safe_bundle(dict(output.get("data", {})))
+    return nb

@@ -1,0 +1,116 @@
+"""A student's work made safe to show in the instructor's browser (coursetools.safe_display).
+
+The graded copy of a submission is rendered by the Formgrader inside the instructor's own Jupyter
+server: HTML that runs there runs as the instructor. Each layer is checked on its own here; the
+hostile catalogue (tests/test_grading_hostile.py, "injects_html") checks them together on a
+graded submission.
+"""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from coursetools import safe_display as sd
+
+PAYLOADS = ["<script>STEAL()</script>", "<img src=x onerror=\"STEAL()\">",
+            "<a href=\"javascript:STEAL()\">x</a>", "<a href=\"JaVaScRiPt&#58;STEAL()\">x</a>",
+            "<iframe src=\"data:text/html,STEAL\"></iframe>", "<svg onload=\"STEAL()\"></svg>",
+            "<style>body{background:url(javascript:STEAL())}</style>", "<form action=\"x\"><input></form>",
+            "<div onmouseover='STEAL()'>x</div>", "<object data=\"x\"></object>", "<!-- <script>STEAL() -->"]
+
+
+def _runs(html):
+    """Tags or attributes through which a page could run code."""
+    return re.findall(r"<(?:script|iframe|object|embed|style|svg|form|input)\b|\son\w+\s*=|"
+                      r"(?:href|src|action)\s*=\s*[\"']?\s*(?:javascript|vbscript|data:text)", html, re.I)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_clean_html_leaves_nothing_that_runs(payload):
+    cleaned = sd.clean_html(f"<p>before {payload} after</p>")
+    assert _runs(cleaned) == [], cleaned
+    assert "before" in cleaned and "after" in cleaned
+
+
+def test_clean_html_keeps_what_notebooks_show():
+    html = ("<h2>Result</h2><p><b>bold</b> <em>it</em> <code>x</code></p>"
+            "<table class=\"dataframe\"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr>"
+            "</tbody></table><img src=\"data:image/png;base64,AAAA\" alt=\"plot\">"
+            "<a href=\"https://example.org\">link</a><ul><li>one</li></ul>")
+    assert sd.clean_html(html) == html
+
+
+def test_safe_bundle_keeps_text_and_images_cleans_html_and_drops_the_rest():
+    bundle = {"text/plain": "x", "image/png": "AAAA", "text/html": "<b>b</b><script>STEAL()</script>",
+              "application/javascript": "STEAL()", "image/svg+xml": "<svg onload='STEAL()'/>",
+              "text/markdown": "<script>STEAL()</script>", "text/latex": r"$\href{javascript:STEAL()}{x}$"}
+    safe = sd.safe_bundle(bundle)
+    assert set(safe) == {"text/plain", "image/png", "text/html"}
+    assert safe["text/html"] == "<b>b</b>STEAL()"
+    only_unsafe = sd.safe_bundle({"application/javascript": "STEAL()"})
+    assert only_unsafe == {"text/plain": "[an output of type application/javascript: not shown in "
+                                         "the graded copy]"}
+
+
+@pytest.mark.parametrize("source, shown", [
+    ("a <script>STEAL()</script> b", "a &lt;script>STEAL()&lt;/script> b"),
+    ("x < y & z", "x &lt; y &amp; z"),
+    ("[l](javascript:STEAL())", "[l](javascript%3ASTEAL())"),
+    ("[l](JaVaScRiPt\\:STEAL())", "[l](JaVaScRiPt\\%3ASTEAL())"),
+    ("[l](&#106;avascript:STEAL())", "[l](&amp;#106;avascript:STEAL())"),  # no reference decodes
+    ("[r]: data:text/html,STEAL", "[r]: data%3Atext/html,STEAL"),
+    ("$\\href{https://x}{y}$ $\\require{action}$", "$\\\\href{https://x}{y}$ $\\\\require{action}$"),
+    ("the metadata: stays", "the metadata: stays"),
+])
+def test_a_student_s_markdown_keeps_its_text_but_cannot_open_a_tag_or_a_link_that_runs(source, shown):
+    assert sd.escape_markdown_html(source) == shown
+
+
+def _notebook():
+    released = nbformat.v4.new_notebook()
+    released.cells = [nbformat.v4.new_markdown_cell("# Exercise <b>1</b>"),
+                      nbformat.v4.new_raw_cell("<b>instructor's raw</b>")]
+    graded = nbformat.reads(nbformat.writes(released), as_version=4)
+    code = nbformat.v4.new_code_cell("display(...)")
+    code.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": "<i>i</i><img src=x onerror='STEAL()'>", "text/plain": "i"})]
+    raw = nbformat.v4.new_raw_cell("<script>STEAL('raw ```')</script>")
+    raw.metadata["format"] = "text/html"
+    graded.cells += [nbformat.v4.new_markdown_cell("mine <img src=x onerror='STEAL()'>"), raw, code]
+    return released, graded
+
+
+def test_make_safe_cleans_the_student_s_cells_and_outputs_and_keeps_the_instructor_s():
+    released, graded = _notebook()
+    sd.make_safe(graded, released)
+    instructor_md, instructor_raw, md, raw, code = graded.cells
+    assert instructor_md.source == "# Exercise <b>1</b>" and instructor_raw.cell_type == "raw"
+    assert md.source == "mine &lt;img src=x onerror='STEAL()'>"
+    assert raw.cell_type == "markdown" and "format" not in raw.metadata
+    assert raw.source == "````text\n<script>STEAL('raw ```')</script>\n````"   # a longer fence
+    assert code.outputs[0]["data"] == {"text/html": "<i>i</i><img src=\"x\">", "text/plain": "i"}
+    nbformat.validate(graded)
+
+
+def test_the_course_s_markdown_filter_makes_no_link_or_tag_that_runs():
+    """nbgrader_config.py puts safe_display.markdown2html in place of nbconvert's, also for the
+    Formgrader's template, which renders Markdown cells without nbconvert's sanitizing."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "## Heading\n\n[bad](javascript:STEAL()) [good](https://example.org) <img src=x onerror=\"STEAL()\">"
+        "\n\n<script>STEAL()</script>\n\n| a |\n|---|\n| 1 |")]
+    config = Config()
+    config.HTMLExporter.filters = {"markdown2html": "coursetools.safe_display.markdown2html"}
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    html, _ = HTMLExporter(config=config).from_notebook_node(
+        nb, resources={"base_url": "", "notebook_id": "n", "submission_id": "s", "index": 0, "total": 1,
+                       "notebook_path": "", "mathjax_url": ""})
+    body = html[html.index("text_cell_render"):]
+    assert "STEAL" in body and _runs(body.split("</div>")[0]) == []
+    assert "<h2" in body and "https://example.org" in body and "<table>" in body
