@@ -10,6 +10,7 @@ spreadsheet must show as text even where a student chose them.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -171,12 +172,14 @@ def _submission(inbound, student, time, files=None, link=None, make=None):
 def collected(course_copy, tmp_path, secret):
     """`nbgrader collect` of a class whose exchange holds honest and hostile submissions."""
     root = tmp_path / "course"
-    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted"))
+    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted", "reports"))
     inbound = tmp_path / "exchange" / "nn-from-scratch" / "inbound"
     inbound.mkdir(parents=True)
     day = "2026-12-01 10:00:00.000000 UTC"
     later = "2026-12-02 10:00:00.000000 UTC"
-    _submission(inbound, "ana", day, {NB: _notebook("ANA")})
+    _submission(inbound, "ana", day, {NB: _notebook("ANA")})           # claims a day before now
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    _submission(inbound, "gil", now, {NB: _notebook("GIL")})
     _submission(inbound, "ben", day, {NB: _notebook("BEN, ON TIME")})
     _submission(inbound, "ben", later, {"timestamp.txt": later}, link=secret)      # newer, a link
     _submission(inbound, "cat", day, make=lambda p: p.symlink_to(secret.parent, target_is_directory=True))
@@ -206,7 +209,7 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     assert proc.returncode == 0, proc.stdout + proc.stderr
     log = proc.stdout + proc.stderr
     submitted = root / "submitted"
-    expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME")}
+    expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME"), "gil": _notebook("GIL")}
     expected.update({s: text for s, text in owned.items() if text})
     assert sorted(p.name for p in submitted.iterdir()) == sorted(expected), log
     for student, text in expected.items():
@@ -222,6 +225,29 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     assert f"not collected: eve+{A}+not a time+123: its name is not" in log
     if owned:
         assert "not collected: fay+" in log and "handed in as 'fay' but was made by 'nobody'" in log
+
+
+def test_the_time_a_submission_counts_is_when_it_was_received_not_what_it_claims(collected):
+    """ana's submission says it was made a day before the collection; the files' change times
+    (which no user can set back) say it was made now: now is recorded, and a note says why. gil's
+    timestamp is true and is kept as it is."""
+    root, proc, _ = collected
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    when, note = grading.submission_time(A, "ana", root)
+    assert abs((when - now).total_seconds()) < 600, when
+    assert note == (f"its timestamp says 2026-12-01 10:00:00 UTC, but the exchange received it at "
+                    f"{when:%Y-%m-%d %H:%M:%S} UTC; that time is recorded")
+    assert note in grading.precheck(A, "ana", root=root)[1]
+    when, note = grading.submission_time(A, "gil", root)
+    claimed = (root / "submitted" / "gil" / A / "timestamp.txt").read_text()
+    assert note is None and when.strftime("%Y-%m-%d %H:%M:%S") == claimed[:19]
+    # imported from a folder afterwards: what collect recorded no longer applies to it
+    inbox = root.parent / "inbox"
+    inbox.mkdir()
+    (inbox / "ana.ipynb").write_text(_notebook("ANA, BY HAND"))
+    assert grading.import_folder(A, inbox, root=root) == ["ana"]
+    assert grading.submission_time(A, "ana", root) == (None, None)
 
 
 # ------------------------------------------------------------ make collect FROM=folder (import)
@@ -307,7 +333,7 @@ def test_the_grade_table_shows_what_a_student_chose_as_text_not_as_a_formula(tmp
     import csv
     import json
     root = tmp_path / "course"
-    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted"))
+    shutil.copytree(course_copy, root, ignore=shutil.ignore_patterns("submitted", "reports"))
     (root / "reports").mkdir()
     report = {"=HYPERLINK(\"http://x\")": {"status": "not graded", "notes": [],
                                             "reason": "missing notebook ex01_neurons.ipynb"},

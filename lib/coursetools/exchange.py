@@ -18,14 +18,19 @@ collect``, ``nbgrader collect`` and the Formgrader's Collect button all use it) 
 only when its folder belongs to the student it names (or to the instructor collecting: a course
 whose exchange is the instructor's own folder) and holds nothing but files and folders; it copies
 without ever following a link. Each submission it passes over is named in collect's log with the
-reason, and that student's newest submission that passes is collected instead.
+reason, and that student's newest submission that passes is collected instead. It also keeps,
+out of the students' reach, when each collected submission was really received (``received_at``:
+the file system's change times, which no user can set back); the grading step records that time
+in the gradebook when the submission's own timestamp claims an earlier one.
 ``copy_folder`` is the copy itself; ``import_folder`` in ``coursetools.grading`` uses it too for
 submissions downloaded from elsewhere.
 """
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import glob
+import json
 import os
 import shutil
 import stat
@@ -38,7 +43,8 @@ try:
 except ImportError:  # Windows: no unix owners to compare
     pwd = None
 
-__all__ = ["Refused", "copy_folder", "copy_file", "kind_of", "refusal", "CollectOwnSubmissions"]
+__all__ = ["Refused", "copy_folder", "copy_file", "kind_of", "refusal", "received_at",
+           "record_received", "received", "CollectOwnSubmissions"]
 
 # open without following a link (ELOOP instead), without waiting on a pipe, not inherited
 _OPEN = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -196,6 +202,56 @@ def refusal(path, student):
     return None
 
 
+def received_at(path):
+    """When the submission at ``path`` last changed, as the file system recorded it (UTC).
+
+    The latest status-change time (ctime) of the folder and everything in it (links not
+    followed). No user can set a ctime back: it is never earlier than the moment the submission's
+    files were written, whatever time the submission's name or timestamp.txt claims."""
+    latest = os.lstat(path).st_ctime
+    for folder, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                latest = max(latest, os.lstat(os.path.join(folder, name)).st_ctime)
+            except OSError:
+                pass
+    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
+
+
+RECEIVED = "received-{assignment}.json"
+
+
+def record_received(root, assignment, student, when):
+    """Keep ``when`` as the time ``student``'s submission of ``assignment`` was received, in
+    ``reports/received-<assignment>.json`` of the course (out of every student's reach); None
+    forgets it (a submission brought in some other way)."""
+    path = os.path.join(root, "reports", RECEIVED.format(assignment=assignment))
+    try:
+        with open(path, encoding="utf-8") as f:
+            times = json.load(f)
+    except (OSError, ValueError):
+        times = {}
+    if when is None:
+        if student not in times:
+            return
+        times.pop(student)
+    else:
+        times[student] = when.isoformat()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(times, f, indent=1, sort_keys=True)
+
+
+def received(root, assignment, student):
+    """The time ``record_received`` kept for ``student``'s submission (aware UTC), or None."""
+    path = os.path.join(root, "reports", RECEIVED.format(assignment=assignment))
+    try:
+        with open(path, encoding="utf-8") as f:
+            return datetime.datetime.fromisoformat(json.load(f)[student])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class CollectOwnSubmissions(ExchangeCollect):
     """nbgrader's collect, taking only submissions their student made, copied without links.
 
@@ -260,6 +316,8 @@ class CollectOwnSubmissions(ExchangeCollect):
         except Refused as exc:
             self.log.error(f"not collected: {os.path.basename(src)}: {exc}")
             return
+        student = os.path.basename(os.path.dirname(os.path.normpath(dest)))
+        record_received(cd.root, cd.assignment_id, student, received_at(src))
         if cd.groupshared:                     # as nbgrader's own copy: the group may write too
             for folder, _, files in os.walk(dest):
                 os.chmod(folder, os.stat(folder).st_mode | 0o2770)

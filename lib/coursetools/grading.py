@@ -36,6 +36,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import datetime
 import json
 import os
 import queue
@@ -135,6 +136,7 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
+        exchange.record_received(root, assignment, student, None)   # not from the exchange
         students.append(student)
     return students
 
@@ -169,6 +171,9 @@ def precheck(assignment, student, root=course.ROOT):
         kernel = nb.metadata.get("kernelspec", {}).get("name")
         if kernel not in (None, "python3"):
             notes.append(f"{name} asked for kernel {kernel!r}; graded with python3")
+    late_claim = submission_time(assignment, student, root)[1]
+    if late_claim:
+        notes.append(late_claim)
     extra = sorted(p.name for p in folder.iterdir()
                    if p.name not in wanted and p.name not in EXPECTED_EXTRAS)
     if extra:
@@ -535,15 +540,40 @@ class ClassRun:
         return result
 
 
-def _timestamp(assignment, student, root):
+#: how much earlier than its files' change times a submission's own timestamp may be (nbgrader's
+#: submit writes the timestamp first, then copies the files)
+CLAIM_SLACK = datetime.timedelta(minutes=5)
+
+
+def _claimed_timestamp(assignment, student, root):
     path = Path(root) / "submitted" / student / assignment / "timestamp.txt"
-    if path.is_file():
+    if path.is_file() and not path.is_symlink():
         try:
             from nbgrader.utils import parse_utc
             return parse_utc(path.read_text(encoding="utf-8").strip()[:64])
         except Exception:
             return None
     return None
+
+
+def submission_time(assignment, student, root=course.ROOT):
+    """(the time the submission counts as handed in, a note or None), as naive UTC.
+
+    The submission's own timestamp.txt (written by the student's ``nbgrader submit``), unless it
+    claims a time more than ``CLAIM_SLACK`` earlier than when collect received it (the file
+    system's record, ``exchange.received``): then the time received counts, and the note says so.
+    The gradebook's lateness is computed from this time."""
+    from coursetools import exchange
+    claimed = _claimed_timestamp(assignment, student, root)
+    real = exchange.received(root, assignment, student)
+    if real is not None:
+        real = real.astimezone(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    if real is None or (claimed is not None and claimed >= real - CLAIM_SLACK):
+        return claimed, None
+    if claimed is None:
+        return real, None
+    return real, (f"its timestamp says {claimed:%Y-%m-%d %H:%M:%S} UTC, but the exchange received it "
+                  f"at {real:%Y-%m-%d %H:%M:%S} UTC; that time is recorded")
 
 
 def _record(gb, run, student, result):
@@ -565,7 +595,7 @@ def _record(gb, run, student, result):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
         gb.update_or_create_student(student)
-        timestamp = _timestamp(run.assignment, student, run.root)
+        timestamp, _ = submission_time(run.assignment, student, run.root)
         submission = gb.update_or_create_submission(run.assignment, student,
                                                     **({"timestamp": timestamp} if timestamp else {}))
         notebook = next(nb for nb in submission.notebooks if nb.name == run.notebook[:-len(".ipynb")])
