@@ -79,6 +79,18 @@ def test_a_link_anywhere_refuses_the_whole_folder(tmp_path, secret, where):
     assert not (tmp_path / "dest").exists()          # nothing half-copied is left behind
 
 
+def test_a_hard_link_is_refused(tmp_path, secret):
+    """Where users may hard-link files they cannot read (fs.protected_hardlinks = 0), a second name
+    of the solutions inside a submission would be copied as the student's: refused."""
+    src = tmp_path / "src"
+    src.mkdir()
+    os.link(secret, src / NB)
+    with pytest.raises(exchange.Refused, match=f"{NB} is a hard link"):
+        exchange.copy_folder(src, tmp_path / "dest")
+    assert exchange.refusal(src, "ana") == f"{NB} is {exchange._HARD_LINK}"
+    assert not (tmp_path / "dest").exists()
+
+
 def test_a_folder_that_is_a_link_is_refused(tmp_path, secret):
     (tmp_path / "src").symlink_to(secret.parent, target_is_directory=True)
     with pytest.raises(exchange.Refused, match="without following a link"):

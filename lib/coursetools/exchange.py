@@ -53,6 +53,11 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CHUNK = 1 << 20
 
 
+# a file with a second name elsewhere: where the system lets users link files they cannot read
+# (fs.protected_hardlinks = 0), it could be the solutions under a student's name
+_HARD_LINK = "a hard link (the same file has another name elsewhere): a submission holds its own files"
+
+
 class Refused(Exception):
     """A submission that is not taken, with the reason (said to the instructor as it is)."""
 
@@ -98,11 +103,13 @@ def copy_file(src, dest, max_bytes=None):
         os.close(fd)
 
 
-def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_total_bytes=None):
+def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_total_bytes=None,
+                hard_links=False):
     """Copy the folder ``src`` to ``dest`` (which must not exist), never following a link.
 
     Every entry is opened relative to its already opened folder with O_NOFOLLOW, so a link put in
-    place while the copy runs is refused too. Names matching a glob of ``exclude`` are left out
+    place while the copy runs is refused too; so is a file with more than one name (a hard link),
+    unless ``hard_links`` (for a folder the instructor made, e.g. with ``cp -al``). Names matching a glob of ``exclude`` are left out
     (files and folders), files matching no glob of ``include`` too, and files over
     ``max_file_bytes`` (as nbgrader's ``CourseDirectory.ignore``, ``include`` and
     ``max_file_size`` do). Raises ``Refused`` (and removes what was copied) when ``src`` or
@@ -138,6 +145,8 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
                     continue
                 if not stat.S_ISREG(now):
                     raise Refused(f"{shown} is {kind_of(now)}: a submission holds only files and folders")
+                if not hard_links and os.fstat(child).st_nlink > 1:
+                    raise Refused(f"{shown} is {_HARD_LINK}")
                 size = os.fstat(child).st_size
                 if (not any(fnmatch.fnmatch(name, g) for g in include)
                         or (max_file_bytes is not None and size > max_file_bytes)):
@@ -196,9 +205,11 @@ def refusal(path, student):
                 mode = os.lstat(os.path.join(folder, name)).st_mode
             except OSError as exc:
                 return f"{name} could not be read ({exc.strerror})"
+            shown = os.path.relpath(os.path.join(folder, name), path)
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                shown = os.path.relpath(os.path.join(folder, name), path)
                 return f"{shown} is {kind_of(mode)}: a submission holds only files and folders"
+            if stat.S_ISREG(mode) and os.lstat(os.path.join(folder, name)).st_nlink > 1:
+                return f"{shown} is {_HARD_LINK}"
     return None
 
 

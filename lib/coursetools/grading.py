@@ -126,7 +126,8 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
                 inner = entry / assignment
                 source = inner if os.path.lexists(inner) else entry
                 staging.parent.mkdir(parents=True, exist_ok=True)
-                exchange.copy_folder(source, staging, exclude=IMPORT_IGNORED)
+                # the instructor made this folder (a download): hard links in it are the instructor's
+                exchange.copy_folder(source, staging, exclude=IMPORT_IGNORED, hard_links=True)
         except exchange.Refused as exc:
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):        # the student's folder, if this made it
