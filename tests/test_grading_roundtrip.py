@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools import course
+from coursetools import course, grading
 
 A = "ex01_neurons"
 NB = f"{A}.ipynb"
@@ -235,6 +235,34 @@ def test_feedback_pages_say_what_nbgraders_own_exporter_and_grade_reader_say(gra
         with Gradebook(course.load_config(root).CourseDirectory.db_url) as gb:
             gb.find_grade("test_softmax", A, A, "perfect").manual_score = None
             gb.db.commit()
+
+
+def test_a_score_given_by_hand_survives_a_new_autograde_run(graded):
+    """The instructor changed a score in the Formgrader; running autograde again (for another
+    student, or for everyone) keeps it, flags it for review and says so in the grade table."""
+    from nbgrader.api import Gradebook
+    root, _ = graded
+    db = course.load_config(root).CourseDirectory.db_url
+    whole_report = (root / "reports" / f"{A}.json").read_text()   # this run grades one student
+    with Gradebook(db) as gb:
+        gb.find_grade("test_softmax", A, A, "perfect").manual_score = 1.0
+        gb.db.commit()
+    try:
+        report = grading.autograde(A, root=root, students=["perfect"], workers=1, quiet=True)
+        assert report["perfect"]["status"] == "graded"
+        with Gradebook(db) as gb:
+            grade = gb.find_grade("test_softmax", A, A, "perfect")
+            assert (grade.manual_score, grade.auto_score, grade.needs_manual_grade) == (1.0, 3.0, True)
+        assert ("test_softmax: the score given by hand, 1, is kept over the new automatic 3 (review "
+                "it in the Formgrader)") in report["perfect"]["notes"]
+        row = {r["student"]: r for r in grading.grade_table(A, root=root)}["perfect"]
+        assert float(row["score"]) == 18.0 and "given by hand" in row["notes"]
+    finally:
+        with Gradebook(db) as gb:
+            gb.find_grade("test_softmax", A, A, "perfect").manual_score = None
+            gb.db.commit()
+        grading.autograde(A, root=root, students=["perfect"], workers=1, quiet=True)
+        (root / "reports" / f"{A}.json").write_text(whole_report)
 
 
 def test_feedback_images_keep_their_alternative_text():

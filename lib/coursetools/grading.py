@@ -602,7 +602,15 @@ def _record(gb, run, student, result):
         notebook = next(nb for nb in submission.notebooks if nb.name == run.notebook[:-len(".ipynb")])
         grades = {grade.name: grade for grade in notebook.grades}  # one query, not one per cell
         for test_id, score in result["scores"].items():
-            grades[test_id].auto_score, grades[test_id].manual_score = score, None
+            grade = grades[test_id]
+            grade.auto_score = score
+            # a score given by hand (Formgrader) is the instructor's decision: a new run keeps it,
+            # as nbgrader's autograde does, and asks for it to be looked at again
+            grade.needs_manual_grade = grade.manual_score is not None
+            if grade.manual_score is not None and grade.manual_score != score:
+                result["notes"].append(f"{test_id}: the score given by hand, {grade.manual_score:g}, "
+                                       f"is kept over the new automatic {score:g} (review it in the "
+                                       f"Formgrader)")
         gb.db.commit()
 
 
