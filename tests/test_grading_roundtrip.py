@@ -111,7 +111,9 @@ def graded(course_copy):
     course.submit("noisy", A, {NB: _answers(perfect, NOISY_ANSWERS)}, root=root)
     duplicated = nbformat.reads(nbformat.writes(perfect), as_version=4)
     copy = next(c for c in duplicated.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
-    duplicated.cells.append(nbformat.from_dict(json.loads(json.dumps(copy))))
+    pasted = nbformat.from_dict(json.loads(json.dumps(copy)))
+    pasted.id = "pasted-copy"        # JupyterLab gives a pasted cell an id of its own, not the metadata
+    duplicated.cells.append(pasted)
     course.submit("duplicated", A, {NB: duplicated}, root=root)
     course.autograde(A, root=root)
     return root, course.scores(A, root=root)

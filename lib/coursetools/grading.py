@@ -200,6 +200,14 @@ def _role(meta):
             "graded answer" if meta.get("solution") else "read-only")
 
 
+def _plain_cell(cell_type, source, metadata):
+    """A cell of the student's own (no grading role) for the graded copy, with an id of its own
+    (a copied cell repeats the id of the cell it was copied from)."""
+    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+            "raw": nbformat.v4.new_raw_cell}[cell_type]
+    return make(source=source, metadata=nbformat.from_dict(metadata))
+
+
 def rebuild(released, submitted):
     """The notebook to grade: ``released``'s cells in order, with the student's answer cells and
     the student's own extra cells in place. Returns (notebook, notes).
@@ -220,12 +228,9 @@ def rebuild(released, submitted):
             continue
         if not meta or not gid:
             if cell.get("cell_type") in ("code", "markdown", "raw"):
-                plain = nbformat.from_dict({k: cell[k] for k in ("cell_type", "source", "metadata")
-                                            if k in cell})
-                plain.metadata.pop("nbgrader", None)
-                if plain.cell_type == "code":
-                    plain.outputs, plain.execution_count = [], None
-                out.append(plain)
+                metadata = dict(cell.get("metadata", {}))
+                metadata.pop("nbgrader", None)
+                out.append(_plain_cell(cell["cell_type"], cell.get("source", ""), metadata))
             continue
         original = release_cells.get(gid)
         if original is None:
@@ -238,11 +243,7 @@ def rebuild(released, submitted):
             if _role(meta) == "answer":
                 notes.append(f"the answer cell {gid} appears twice; the first is graded, "
                              f"the copy runs as an ordinary cell")
-                plain = nbformat.from_dict({"cell_type": cell.cell_type, "source": cell.source,
-                                            "metadata": {}})
-                if plain.cell_type == "code":
-                    plain.outputs, plain.execution_count = [], None
-                out.append(plain)
+                out.append(_plain_cell(cell.cell_type, cell.source, {}))
             else:
                 notes.append(f"the cell {gid} appears twice; the copy was dropped")
             continue
