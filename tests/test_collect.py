@@ -336,6 +336,8 @@ def test_grading_does_not_read_a_submitted_notebook_through_a_link(tmp_path, cou
     os.mkfifo(folder / NB)
     problem, _ = grading.precheck(A, "pat", root=root)     # returns at once: the pipe is not opened
     assert problem == f"{NB} is a pipe, not a file"
+    (root / "submitted" / "quin" / A / NB).mkdir(parents=True)
+    assert grading.precheck(A, "quin", root=root)[0] == f"{NB} is a folder, not a file"
 
 
 # ------------------------------------------------------------------------ what goes out: grades

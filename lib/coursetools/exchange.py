@@ -64,7 +64,8 @@ class Refused(Exception):
 
 def kind_of(mode):
     """What a file system entry is, in words, from its ``st_mode`` (for messages)."""
-    return ("a link" if stat.S_ISLNK(mode) else "a pipe" if stat.S_ISFIFO(mode) else
+    return ("a link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else
+            "a pipe" if stat.S_ISFIFO(mode) else
             "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or
             stat.S_ISBLK(mode) else "not a file")
 
