@@ -564,6 +564,10 @@ def test_a_class_on_the_hub(hub, browser):
     assert (a["status"], float(a["score"]), float(a["max_score"])) == ("graded", 20.0, 20.0), a
     assert (b["status"], float(b["score"]), float(b["max_score"])) == ("graded", 19.0, 20.0), b
     assert float(b["test_softmax"]) == pytest.approx(2.0) and float(a["test_softmax"]) == 3.0
+    # handed in through nbgrader's own submit: the time each claims is the time it was received
+    assert "timestamp says" not in a["notes"] + b["notes"], (a["notes"], b["notes"])
+    received = json.loads((hub.course_dir / "reports" / f"received-{A}.json").read_text())
+    assert set(received) == {users.name("student_a"), users.name("student_b")}, received
     cells = [c for c in a if c.startswith("test_")]
     assert all(float(b[c]) == float(a[c]) for c in cells if c != "test_softmax"), (a, b)
 
