@@ -114,3 +114,28 @@ def test_the_course_s_markdown_filter_makes_no_link_or_tag_that_runs():
     body = html[html.index("text_cell_render"):]
     assert "STEAL" in body and _runs(body.split("</div>")[0]) == []
     assert "<h2" in body and "https://example.org" in body and "<table>" in body
+
+
+def test_cleaning_is_bounded_a_student_cannot_make_it_take_minutes():
+    """bleach cleans about 100 kB of HTML a second: an output past MAX_CLEANED, or past the
+    notebook's budget, keeps only its plain-text form; a page's filter escapes such HTML at once;
+    a huge Markdown cell of the student's is shortened in the graded copy."""
+    import time
+    huge = "<table>" + "<tr><td>1</td><td><b>x</b></td></tr>" * 40_000 + "</table>"   # 1.4 MB
+    start = time.perf_counter()
+    assert sd.safe_bundle({"text/html": huge, "text/plain": "t"}) == {"text/plain": "t"}
+    escaped = sd.clean_html(huge)
+    assert escaped.startswith("&lt;table&gt;") and "<" not in escaped
+    released, graded = _notebook()
+    part = "<p>" + "word " * (sd.MAX_CLEANED // 6) + "</p>"                       # just under the limit
+    code = graded.cells[-1]
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": part, "text/plain": f"p{i}"})
+                    for i in range(12)]
+    graded.cells.append(nbformat.v4.new_markdown_cell("<b>x</b>" * (sd.MAX_STUDENT_TEXT // 4)))
+    sd.make_safe(graded, released)
+    kept = [o["data"] for o in code.outputs if "text/html" in o["data"]]
+    assert 1 <= len(kept) <= sd.NOTEBOOK_HTML_BUDGET // len(part)
+    assert all(o["data"]["text/plain"] == f"p{i}" for i, o in enumerate(code.outputs))
+    assert graded.cells[-1].source.endswith("more characters, not shown in the graded copy]")
+    assert len(graded.cells[-1].source) < 2 * sd.MAX_STUDENT_TEXT
+    assert time.perf_counter() - start < 60          # a hang catcher; about 4 s on a busy machine

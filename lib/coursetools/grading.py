@@ -367,8 +367,9 @@ def _shown(mime, value):
 
 
 def _clean_outputs(outputs):
-    """The student's cell outputs, limited in size (as nbgrader's LimitOutput), with nothing that
-    could run in the browser that shows them (``safe_display``)."""
+    """The student's cell outputs, limited in size (as nbgrader's LimitOutput); what could run in
+    the browser that shows them is removed from the whole notebook afterwards
+    (``safe_display.make_safe``)."""
     clean = []
     for output in outputs[:50]:
         kind = output.get("output_type")
@@ -381,8 +382,7 @@ def _clean_outputs(outputs):
         elif kind in ("display_data", "execute_result"):
             data = {k: v for k, v in dict(output.get("data", {})).items()
                     if k in _SHOWN_TYPES and _shown(k, v) and len(json.dumps(v)) < 2_000_000}
-            data = safe_display.safe_bundle(data)    # nothing that could run in a browser
-            if data:
+            if data:                                 # made safe to show by make_safe, at the end
                 clean.append(_output("display_data", data=data))
         elif kind == "error":
             tb = [str(line)[:2000] for line in list(output.get("traceback", []))[-40:]]

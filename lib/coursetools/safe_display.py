@@ -21,6 +21,7 @@ through this step.
 """
 from __future__ import annotations
 
+import html as htmllib
 import re
 
 import bleach
@@ -44,11 +45,22 @@ _ATTRIBUTES = {"*": ["class", "title"], "a": ["href", "title"],
 _PROTOCOLS = ["http", "https", "mailto", "data"]
 
 
+#: HTML longer than this (characters) is not parsed and cleaned but shown as escaped text: bleach
+#: cleans about 100 kB a second (less for long tables), and a page must not take minutes
+MAX_CLEANED = 100_000
+#: what the graded copy of one submission may hold of cleaned HTML outputs in all (characters);
+#: beyond it, HTML outputs keep only their plain-text form
+NOTEBOOK_HTML_BUDGET = 300_000
+
+
 def clean_html(html):
     """``html`` with only harmless tags and attributes (a list of the ones notebooks use: text,
     headings, lists, tables, code, images, links); everything else is removed, its text kept.
-    No script, style, event handler, form, frame or ``javascript:`` link survives."""
+    No script, style, event handler, form, frame or ``javascript:`` link survives. HTML longer
+    than ``MAX_CLEANED`` is returned escaped, as text (safe, and fast to make)."""
     html = html.decode() if isinstance(html, bytes) else str(html)
+    if len(html) > MAX_CLEANED:
+        return htmllib.escape(html)
     return bleach.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS,
                         strip=True, strip_comments=True)
 
@@ -71,11 +83,19 @@ def _text(value):
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def safe_bundle(data):
-    """A display's data (mime type → value) with only what is safe to show (see the module)."""
+def safe_bundle(data, html_budget=None):
+    """A display's data (mime type → value) with only what is safe to show (see the module).
+
+    ``html_budget``: a one-element list holding how many more characters of HTML may be cleaned
+    (``make_safe`` passes one per notebook); an HTML output beyond it, or longer than
+    ``MAX_CLEANED``, keeps only its other forms."""
     out = {k: v for k, v in data.items() if k in SHOWN_AS_IS}
     if "text/html" in data:
-        out["text/html"] = clean_html(_text(data["text/html"]))
+        html = _text(data["text/html"])
+        if len(html) <= MAX_CLEANED and (html_budget is None or len(html) <= html_budget[0]):
+            out["text/html"] = clean_html(html)
+            if html_budget is not None:
+                html_budget[0] -= len(html)
     if not out and data:
         kinds = ", ".join(sorted(data))[:200]
         out["text/plain"] = f"[an output of type {kinds}: not shown in the graded copy]"
@@ -111,23 +131,38 @@ def _fenced(text):
     return f"{ticks}text\n{text}\n{ticks}"
 
 
+#: a student's Markdown or raw cell longer than this (characters) is shortened in the graded copy
+#: (the submission itself keeps it whole): rendering it must not hold up the Formgrader
+MAX_STUDENT_TEXT = 100_000
+
+
+def _shortened(source):
+    text = _text(source)
+    if len(text) <= MAX_STUDENT_TEXT:
+        return text
+    return (text[:MAX_STUDENT_TEXT] + f"\n\n[… {len(text) - MAX_STUDENT_TEXT:,} more characters, "
+            f"not shown in the graded copy]")
+
+
 def make_safe(nb, released):
     """Make the notebook ``nb`` safe to show, in place (see the module); returns it.
 
     Markdown and raw cells whose text is a cell of ``released`` (the assignment as released) are
     the instructor's and stay as they are; the others are the student's. Outputs are cleaned by
-    ``safe_bundle`` wherever they come from."""
+    ``safe_bundle`` wherever they come from, with ``NOTEBOOK_HTML_BUDGET`` characters of HTML in
+    all: cleaning runs in the grading process, outside the sandbox's time limit."""
     own = {c.source for c in released.cells if c.cell_type in ("markdown", "raw")}
+    budget = [NOTEBOOK_HTML_BUDGET]
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source not in own:
-            cell.source = escape_markdown_html(cell.source)
+            cell.source = escape_markdown_html(_shortened(cell.source))
             cell.pop("attachments", None)
         elif cell.cell_type == "raw" and cell.source not in own:
-            cell.cell_type, cell.source = "markdown", _fenced(_text(cell.source))
+            cell.cell_type, cell.source = "markdown", _fenced(_shortened(cell.source))
             cell.metadata.pop("format", None)
             cell.metadata.pop("raw_mimetype", None)
         elif cell.cell_type == "code":
             for output in cell.get("outputs", []):
                 if output.get("output_type") in ("display_data", "execute_result"):
-                    output["data"] = safe_bundle(dict(output.get("data", {})))
+                    output["data"] = safe_bundle(dict(output.get("data", {})), budget)
     return nb
