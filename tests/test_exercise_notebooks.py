@@ -17,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from coursetools import course
+from coursetools.execute import ShortWaitKernelManager
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = course.assignments(ROOT)
@@ -38,6 +39,7 @@ def test_student_notebook_runs_with_only_not_implemented_errors(path):
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
         f"{path.name} is committed with outputs; student notebooks are released clean"
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   kernel_manager_class=ShortWaitKernelManager,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     errors = []
     for i, cell in enumerate(nb.cells):

@@ -381,7 +381,9 @@ def test_explorer_in_a_headless_kernel_writes_nothing_to_stderr():
         "%matplotlib agg\nwidgets.explorer(widgets.draw_activation, a=(0.1, 5.0, 0.1))",
         "widgets.draw_activation()\nplt.close('all')",
     )]
-    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    from coursetools.execute import ShortWaitKernelManager   # no missed wake-up after a widget cell
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3",
+                            kernel_manager_class=ShortWaitKernelManager).execute()
     outputs = [o for c in nb.cells for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not [o for o in outputs if o.output_type == "error"]
