@@ -58,6 +58,16 @@ _CHUNK = 1 << 20
 _HARD_LINK = "a hard link (the same file has another name elsewhere): a submission holds its own files"
 
 
+def _not_plain(shown, st, hard_links=False):
+    """Why the entry ``shown`` (its ``os.stat_result``) has no place in a submission, or None:
+    anything but a file or a folder, or (unless ``hard_links``) a file with a second name."""
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return f"{shown} is {kind_of(st.st_mode)}: a submission holds only files and folders"
+    if not hard_links and stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        return f"{shown} is {_HARD_LINK}"
+    return None
+
+
 class Refused(Exception):
     """A submission that is not taken, with the reason (said to the instructor as it is)."""
 
@@ -127,10 +137,11 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
     def copy_dir(fd, target, where):
         os.mkdir(target)
         for name in sorted(os.listdir(fd)):
-            mode = os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
-            shown = f"{where}{name}"
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise Refused(f"{shown} is {kind_of(mode)}: a submission holds only files and folders")
+            before = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            mode, shown = before.st_mode, f"{where}{name}"
+            why = _not_plain(shown, before, hard_links=True)    # hard links: checked once opened
+            if why:
+                raise Refused(why)
             if any(fnmatch.fnmatch(name, g) for g in exclude):
                 continue
             try:
@@ -140,15 +151,14 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
                 raise Refused(f"{shown} could not be opened without following a link "
                               f"({exc.strerror})") from None
             try:
-                now = os.fstat(child).st_mode
-                if stat.S_ISDIR(now):
+                opened = os.fstat(child)
+                if stat.S_ISDIR(opened.st_mode):
                     copy_dir(child, os.path.join(target, name), shown + "/")
                     continue
-                if not stat.S_ISREG(now):
-                    raise Refused(f"{shown} is {kind_of(now)}: a submission holds only files and folders")
-                if not hard_links and os.fstat(child).st_nlink > 1:
-                    raise Refused(f"{shown} is {_HARD_LINK}")
-                size = os.fstat(child).st_size
+                why = _not_plain(shown, opened, hard_links)
+                if why:
+                    raise Refused(why)
+                size = opened.st_size
                 if (not any(fnmatch.fnmatch(name, g) for g in include)
                         or (max_file_bytes is not None and size > max_file_bytes)):
                     continue
@@ -203,14 +213,12 @@ def refusal(path, student):
     for folder, dirs, files in os.walk(path):           # os.walk never follows links here
         for name in dirs + files:
             try:
-                mode = os.lstat(os.path.join(folder, name)).st_mode
+                st = os.lstat(os.path.join(folder, name))
             except OSError as exc:
                 return f"{name} could not be read ({exc.strerror})"
-            shown = os.path.relpath(os.path.join(folder, name), path)
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                return f"{shown} is {kind_of(mode)}: a submission holds only files and folders"
-            if stat.S_ISREG(mode) and os.lstat(os.path.join(folder, name)).st_nlink > 1:
-                return f"{shown} is {_HARD_LINK}"
+            why = _not_plain(os.path.relpath(os.path.join(folder, name), path), st)
+            if why:
+                return why
     return None
 
 
