@@ -255,3 +255,26 @@ def test_every_module_of_the_graded_library_imports(tmp_path):
                          env={"PYTHONPATH": str(lib), "PATH": "/usr/bin:/bin",
                               "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(tmp_path)}, cwd=tmp_path)
     assert out.returncode == 0 and "imported" in out.stdout, out.stderr[-2000:]
+
+
+def test_complex_numbers_and_nan_never_pass_for_real_answers():
+    """abs() of a complex nan is nan, and nan > anything is false: such an entry must count as
+    the worst, not be skipped; a complex answer to a real question passes only if it is real."""
+    from selfcheck.compare import compare
+    expected = np.array([0.1, 0.5, 0.9])
+    for received in (np.full(3, complex("nan")), np.array([0.1, 0.5, complex("nan")]),
+                     np.full(3, complex("nan"), dtype=complex), np.array([0.1, 0.5, 0.9 + 1e-3j])):
+        ok, detail = compare(received, expected, 1e-6, 1e-9)
+        assert not ok and detail, received
+    assert compare(expected.astype(complex), expected, 1e-6, 1e-9) == (True, "")
+    assert not compare(np.array([1 + 1j, complex("nan")]), np.array([1 + 1j, 2 + 0j]), 1e-6, 1e-9)[0]
+
+
+def test_descriptions_stay_short_however_a_value_is_packed():
+    from selfcheck.compare import MAX_DESCRIPTION, describe
+    nested = "x" * 50
+    for _ in range(6):
+        nested = (nested,) * 8
+    assert len(describe(nested)) <= MAX_DESCRIPTION
+    flat = tuple(tuple(repr(float(i)) for i in range(j, j + 8)) for j in range(0, 64, 8))
+    assert len(describe(flat)) <= MAX_DESCRIPTION

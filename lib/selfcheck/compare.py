@@ -4,7 +4,8 @@
     shape_of(x)                      the shape of an array-like, as a tuple
     compare(received, expected, rtol, atol) -> (ok, detail)
         entry by entry, |received − expected| ≤ atol + rtol·|expected|; nan equals nan, ±inf
-        equals itself; detail names the worst entry when they differ
+        equals itself; complex numbers answer a real question only with zero imaginary parts;
+        detail names the worst entry when they differ
 """
 from __future__ import annotations
 
@@ -12,11 +13,27 @@ import math
 
 import numpy as np
 
-__all__ = ["describe", "shape_of", "compare"]
+__all__ = ["describe", "shape_of", "compare", "MAX_DESCRIPTION"]
 
 
-def describe(x, max_items=8):
-    """A short, readable description of a value for a message: arrays show shape and entries."""
+#: The longest description a message shows (a nested value is cut here), and how deep a
+#: description goes into lists and tuples: a message about a hidden check shows at most a few
+#: numbers of what came back, however the value is packed.
+MAX_DESCRIPTION = 200
+MAX_DEPTH = 2
+
+
+def describe(x, max_items=8, _depth=0):
+    """A short, readable description of a value for a message: arrays show shape and entries.
+
+    At most ``max_items`` entries of an array are shown (only the first 4 of a larger one), lists
+    and tuples are described ``MAX_DEPTH`` levels deep, and the whole text is cut at
+    ``MAX_DESCRIPTION`` characters."""
+    text = _describe(x, max_items, _depth)
+    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 2] + " …"
+
+
+def _describe(x, max_items, depth):
     if isinstance(x, np.ndarray):
         if x.size <= max_items:
             body = np.array2string(x, precision=6, separator=", ", suppress_small=False)
@@ -27,10 +44,10 @@ def describe(x, max_items=8):
         return f"{x:.10g}"
     if isinstance(x, str):
         return repr(x[:60] + "…") if len(x) > 60 else repr(x)
-    if isinstance(x, (list, tuple)) and len(x) > max_items:
+    if isinstance(x, (list, tuple)) and (len(x) > max_items or depth >= MAX_DEPTH):
         return f"{type(x).__name__} of length {len(x)}"
     if isinstance(x, (list, tuple)):
-        inner = ", ".join(describe(v) for v in x)
+        inner = ", ".join(_describe(v, max_items, depth + 1) for v in x)
         return f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
     text = repr(x)
     return text[:120] + " …" if len(text) > 120 else text
@@ -63,16 +80,21 @@ def compare(received, expected, rtol, atol):
     try:
         r_shape = shape_of(received)
     except Exception:
-        return False, (f"received {describe(received)} of type {type(received).__name__}, "
-                       f"expected an array of shape {e_shape}")
+        return False, (f"received a value of type {type(received).__name__[:60]}, expected an "
+                       f"array of shape {e_shape}")
     if r_shape != e_shape:
         return False, f"wrong shape: expected {e_shape}, received {r_shape}"
     try:
         r, e = _flat_floats(received), _flat_floats(expected)
     except (TypeError, ValueError):
-        return False, f"received values that are not numbers: {describe(received)}"
+        return False, "received values that are not numbers"
     worst, worst_err = None, -1.0
     for i, (a, b) in enumerate(zip(r, e)):
+        if isinstance(a, complex) and not isinstance(b, complex):
+            if a.imag != 0:                  # nan included: a complex answer to a real question
+                return False, (f"received complex numbers (entry {i} is {a}) where real numbers "
+                               f"are expected")
+            a = r[i] = a.real
         if isinstance(a, complex) or isinstance(b, complex):
             err = abs(a - b) - (atol + rtol * abs(b))
         elif math.isnan(a) and not math.isnan(b):
@@ -83,6 +105,8 @@ def compare(received, expected, rtol, atol):
             err = 0.0 if a == b else math.inf
         else:
             err = abs(a - b) - (atol + rtol * abs(b))
+        if err != err:                       # nan (from a complex nan): never within tolerance
+            err = math.inf
         if err > worst_err:
             worst, worst_err = i, err
     if worst is None or worst_err <= 0:

@@ -24,6 +24,11 @@ import numpy as np
 
 from selfcheck.compare import compare, describe, shape_of
 
+#: The longest failure message of one check (the descriptions in it are bounded already), and
+#: the longest description of what a hidden check received (a value, or an error's text).
+MAX_MESSAGE = 1000
+HIDDEN_RECEIVED = 100
+
 
 @dataclass
 class Verdict:
@@ -55,8 +60,9 @@ class Verdict:
                 f"({self.earned:g} of {self.points:g} points).\n{unique}")
 
 
-def _value_text(x):
-    return describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x)
+def _value_text(x, limit=None):
+    text = describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x)
+    return text if limit is None or len(text) <= limit else text[:limit - 2] + " …"
 
 
 def _numeric(x):
@@ -67,14 +73,15 @@ def _numeric(x):
         return False
 
 
-def _problem(name, where, outcome):
+def _problem(name, where, outcome, limit=160):
     if outcome is None:
         return (f"{where} was not checked: the notebook stopped before this check could run "
                 f"(an earlier cell failed, or the time limit was reached).")
     if outcome.get("not_implemented"):
         return f"{name} is not implemented yet (it raises NotImplementedError)."
     if outcome.get("error"):
-        return f"{where} raised {str(outcome['error'])[:300]}"
+        error = str(outcome["error"])
+        return f"{where} raised {error if len(error) <= limit else error[:limit - 2] + ' …'}"
     return None
 
 
@@ -85,7 +92,10 @@ def _notes(outcome):
 def judge_case(name, case, outcome):
     """(ok, failure message or None) for one case."""
     where = case["where"]
-    problem = _problem(name, where, outcome)
+    # what came back from a hidden check is shown shorter: the student's code may have packed
+    # the hidden input into it (a failed check then shows about as much of it as its label)
+    limit = HIDDEN_RECEIVED if case.get("hidden") else None
+    problem = _problem(name, where, outcome, limit or 160)
     if problem:
         return False, problem + _notes(outcome)
     value = outcome.get("value")
@@ -108,12 +118,12 @@ def judge_case(name, case, outcome):
             ok = False
         if ok:
             return True, None
-        return False, (f"{where}: {case['message']}\n    received {_value_text(value)}" + _notes(outcome))
+        return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit)}" + _notes(outcome))
     expected = case["expected"]
     ok, detail = compare(value, expected, case.get("rtol", 1e-6), case.get("atol", 1e-9))
     if ok:
         return True, None
-    message = (f"{where}\n    expected {_value_text(expected)}\n    received {_value_text(value)}"
+    message = (f"{where}\n    expected {_value_text(expected)}\n    received {_value_text(value, limit)}"
                f"\n    {detail}")
     for wrong, text in case.get("hints", ()):
         try:
@@ -143,7 +153,7 @@ def judge(test, outcomes):
             passed += 1
             passed_weight += weight
         else:
-            failures.append(failure)
+            failures.append(failure if len(failure) <= MAX_MESSAGE else failure[:MAX_MESSAGE - 2] + " …")
     if total and passed == total:
         earned = points
     elif passed == 0:
