@@ -67,7 +67,8 @@ class Shell:
             raise ShellStopped(f"the kernel died: the shell did not start in {seconds} s")
 
     def run(self, source, seconds):
-        """Run one cell; its answer ``{"outputs": […], "execution_count": n}``.
+        """Run one cell; its answer ``{"outputs": […], "execution_count": n, "interrupted": b}``
+        (``interrupted``: this process interrupted the cell at the time limit).
 
         Raises ``ShellStopped`` when the shell died, or ignored the interrupt at the time limit."""
         from selfcheck.shell import send
@@ -76,14 +77,16 @@ class Shell:
             send(self.commands, {"source": source})
         except OSError:
             raise ShellStopped(self._died())
-        answer = self._next(seconds)
+        answer, interrupted = self._next(seconds), False
         if answer is None:
             self._signal(signal.SIGINT)
-            answer = self._next(seconds)
+            answer, interrupted = self._next(seconds), True
         if answer is None:
             raise ShellStopped(f"a cell ran past the time limit of {seconds} s and was still "
                                f"running {seconds} s after it was interrupted")
-        return answer
+        if not isinstance(answer, dict):
+            answer = {}
+        return {**answer, "interrupted": interrupted}   # the runner's word, never the shell's
 
     def _next(self, seconds):
         """The shell's next message, or None if it sent none within ``seconds``."""
@@ -183,7 +186,8 @@ def run_notebook(shell, cells, keep, seconds):
             answer = shell.run(source, seconds)
             if index < keep:
                 ran[index].update(outputs=answer.get("outputs", []),
-                                  execution_count=answer.get("execution_count"))
+                                  execution_count=answer.get("execution_count"),
+                                  interrupted=answer["interrupted"])
     except ShellStopped as exc:
         status = str(exc)
     return status, ran
