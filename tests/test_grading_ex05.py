@@ -247,6 +247,10 @@ def test_the_held_out_points_never_reach_the_student():
     assert len(outcome["cases"]) == 2 and outcome["hidden_checks"] == 2
     assert outcome["cases"][0]["test"] == "r <= 30.0"
     X_new, y_new = data.spirals(n_per_class=400, n_classes=5, noise=0.25, seed=730115)
+    # sent in no particular order: in class order, "0 for the first fifth, …" would score
+    order = np.random.default_rng(730116).permutation(len(y_new))
+    X_new, y_new = X_new[order], y_new[order]
+    assert np.mean(y_new[: len(y_new) // 5] == 0) < 0.5
     for test in plan["tests"].values():
         for case in test["cases"]:
             for value in case["inputs"].values():
@@ -257,3 +261,25 @@ def test_the_held_out_points_never_reach_the_student():
     inputs = [codec.decode(v) for case in sent for v in case["inputs"].values()]
     assert any(np.array_equal(v, X_new) for v in inputs)
     assert not any(isinstance(v, np.ndarray) and v.shape == y_new.shape for v in inputs)
+
+
+def test_labels_of_the_wrong_shape_fail_without_blowing_up_the_grader():
+    """The accuracy checks run in the grading process: labels shaped (n, 1) must not broadcast
+    against the 2000 true labels into an n × 2000 array (200,000 rows: 400 MB)."""
+    import tracemalloc
+    from coursetools import judge
+    from coursetools.course import ROOT
+    from selfcheck.verdict import judge_case
+    cases = judge.load(A, ROOT).judge_plan()["test_trained_network"]["cases"]
+    hidden = [c for c in cases if c["hidden"]]
+    assert len(hidden) == 2
+    tracemalloc.start()
+    try:
+        for case in hidden:
+            ok, message = judge_case("train / predict", case,
+                                     {"value": {"seconds": 1.0, "labels": np.zeros((200_000, 1), int)}})
+            assert not ok and "accuracy must be" in message
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2**20, f"judging took {peak / 2**20:.0f} MB"
