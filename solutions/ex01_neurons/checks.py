@@ -50,7 +50,7 @@ def _(t):
                  label="and_gate on rows in another order")
         t.values(probe("or_gate(X)", X=rows[order]), expected=np.array([1., 1., 1., 0., 1.]),
                  label="or_gate on rows in another order")
-        t.values(probe("not_gate(X)", X=np.array([[1]])), expected=np.array([0.]),
+        t.values(probe("not_gate(X)", X=np.array([[0]])), expected=np.array([1.]),
                  label="not_gate on a batch of one")
 
 
@@ -85,9 +85,9 @@ def _(t):
     with t.hidden():
         rng = np.random.default_rng(30102)
         t.derivative(call("sigmoid_derivative", rng.normal(0, 3, size=(4, 3)), 1.5), ref.sigmoid)
-        v = np.array([-800.0, 800.0])
+        v = np.array([-800.0, 0.0, 800.0])
         t.values(call("sigmoid_derivative", v), expected=ref.sigmoid_derivative(v),
-                 label="v = [-800, 800] (overflow lurks)")
+                 label="v = [-800, 0, 800] (overflow lurks)")
 
 
 @assignment.test("test_relu", name="relu / relu_derivative", points=2)
@@ -122,8 +122,8 @@ def _(t):
     t.derivative(call("tanh_derivative", np.array([-1.0, 0.0, 0.5])), np.tanh)
     with t.hidden():
         t.derivative(call("tanh_derivative", np.random.default_rng(40103).normal(0, 2, size=(3, 3))), np.tanh)
-        t.values(call("tanh_derivative", np.array([-30.0, 30.0])), expected=np.array([0.0, 0.0]),
-                 atol=1e-12, label="v = [-30, 30] (saturated)")
+        t.values(call("tanh_derivative", np.array([-30.0, 0.0, 30.0])), expected=np.array([0.0, 1.0, 0.0]),
+                 atol=1e-12, label="v = [-30, 0, 30] (saturated at both ends)")
 
 
 def _naive(v):
