@@ -315,6 +315,49 @@ def test_the_import_command_says_who_was_not_imported_and_why(tmp_path, course_c
     assert "not imported: ben: ben.ipynb is a link, not a file or a folder" in proc.stdout
 
 
+def test_import_refuses_names_that_are_patterns_and_names_given_twice(tmp_path, course_copy):
+    """nbgrader reads a student's name as a file pattern ([ab] would match a and b, and its own
+    feedback never be found); a download folder holding both bob/ and bob.ipynb has two
+    submissions of bob, and taking one silently could keep the wrong one."""
+    root = course_copy
+    inbox = tmp_path / "inbox"
+    (inbox / "bob").mkdir(parents=True)
+    (inbox / "bob" / NB).write_text(_notebook("BOB, IN A FOLDER"))
+    (inbox / "bob.ipynb").write_text(_notebook("BOB, ALONE"))
+    (inbox / "[ab].ipynb").write_text(_notebook("AB"))
+    (inbox / "st*r.ipynb").write_text(_notebook("STAR"))
+    (inbox / "eve\x1b]0;pwned\x07.ipynb").write_text(_notebook("EVE"))   # a terminal's title
+    (inbox / "rtl\u202egnp.ipynb").write_text(_notebook("RTL"))            # right-to-left override
+    (inbox / "cy.ipynb").write_text(_notebook("CY"))
+    refused = {}
+    assert grading.import_folder(A, inbox, root=root, refused=refused) == ["cy"]
+    assert sorted(refused) == sorted(["bob", "[ab]", "st*r", "eve\x1b]0;pwned\x07", "rtl\u202egnp"])
+    assert refused["bob"] == "bob and bob.ipynb are both bob's: keep the one to grade and import again"
+    assert "* ? [ ]" in refused["[ab]"] and "* ? [ ]" in refused["st*r"]
+    assert "\\x1b" in refused["eve\x1b]0;pwned\x07"] and "\x1b" not in refused["eve\x1b]0;pwned\x07"]
+    assert "\\u202e" in refused["rtl\u202egnp"]
+    assert not (root / "submitted" / "bob").exists()
+
+
+def test_names_a_student_chose_reach_the_terminal_and_the_table_made_visible(tmp_path, course_copy):
+    """A file name can hold a terminal's control sequences (retitle the window, rewrite the line
+    above): the grader's notes, the refusals and the grade table show them as escapes."""
+    from coursetools import safe_display
+    assert safe_display.printable("a\x1b[2Kb\rc\u202ed\nline") == "a\\x1b[2Kb\\rc\\u202ed\nline"
+    root = course_copy
+    folder = root / "submitted" / "dee" / A
+    folder.mkdir(parents=True)
+    (folder / NB).write_text((root / "exercises" / A / NB).read_text())
+    (folder / "x\x1b]52;c;ZWNobyBwd25lZA==\x07.txt").write_text("clipboard")
+    problem, notes = grading.precheck(A, "dee", root=root)
+    assert problem is None and any("extra files ignored" in n for n in notes)
+    assert grading._as_text("\x1b[1A\x1b[2Kgood1 graded 20 / 20") == "\\x1b[1A\\x1b[2Kgood1 graded 20 / 20"
+    shown = [safe_display.printable(n) for n in notes]
+    assert all("\x1b" not in n and "\x07" not in n for n in shown)
+    assert any("\\x1b]52" in n for n in shown)
+    assert str(exchange.Refused("bad\x1b[31m name")) == "bad\\x1b[31m name"
+
+
 # ---------------------------------------------------- what grading itself accepts in submitted/
 
 def test_grading_does_not_read_a_submitted_notebook_through_a_link(tmp_path, course_copy, secret):
@@ -366,3 +409,27 @@ def test_the_grade_table_shows_what_a_student_chose_as_text_not_as_a_formula(tmp
     assert cells["ana"]["reason"] == "'-1+2 is not a notebook"
     assert cells["ana"]["notes"] == "'@SUM(A1); +cmd"
     assert cells["'=HYPERLINK(\"http://x\")"]["reason"] == "missing notebook ex01_neurons.ipynb"
+
+
+def test_a_notebook_of_endless_cells_is_refused_before_grading(course_copy):
+    """Each cell costs the grading process (outside the sandbox's limits) time and memory."""
+    root = course_copy
+    nb = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    nb.cells += [nbformat.v4.new_markdown_cell("") for _ in range(grading.MAX_CELLS)]
+    folder = root / "submitted" / "max" / A
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / NB)
+    problem, _ = grading.precheck(A, "max", root=root)
+    assert problem == f"{NB} has {len(nb.cells):,} cells; a submitted notebook may have at most 2,000"
+
+
+def test_the_student_s_own_cells_keep_no_metadata_that_changes_what_is_shown(course_copy):
+    released = nbformat.read(course_copy / "exercises" / A / NB, as_version=4)
+    submitted = nbformat.reads(nbformat.writes(released), as_version=4)
+    mine = nbformat.v4.new_code_cell("print('hidden work')",
+                                     metadata={"transient": {"remove_source": True},
+                                               "tags": ["remove_input"], "jupyter": {"source_hidden": True}})
+    submitted.cells.insert(3, mine)
+    graded, _ = grading.rebuild(released, submitted)
+    cell = next(c for c in graded.cells if c.source == "print('hidden work')")
+    assert dict(cell.metadata) == {}

@@ -226,6 +226,28 @@ CATALOGUE = {
     "renamed_notebook": ("perfect", "renamed", "not graded", None, "missing notebook ex01_neurons.ipynb"),
     "wrong_kernel": ("perfect", "wrong-kernel", "graded", FULL, "asked for kernel 'ir'"),
     "extra_files": ("perfect", "extra-files", "graded", FULL, "extra files ignored: notes.txt"),
+    # --- answers shaped to slip through the comparison, or to say more than they should ---
+    "answers_complex_nan": ("released", {
+        "mcp_unit": "_N = complex('nan')\ndef mcp_unit(X, w, theta):\n    return np.full(np.shape(X)[0], _N)",
+        "gates": "def and_gate(X):\n    return np.full(len(X), complex('nan'))\nor_gate = not_gate = and_gate",
+        "sigmoid": "def sigmoid(v, a=1.0):\n    return np.full(np.shape(v), complex('nan'))\n"
+                   "sigmoid_derivative = sigmoid",
+        "relu_family": "relu = relu_derivative = leaky_relu = leaky_relu_derivative = tanh_derivative = "
+                       "lambda v, *a, **k: np.full(np.shape(v), complex('nan'))",
+        "softmax": "def softmax(v):\n    return np.full(np.shape(v), complex(0.5, 1e-9))"},
+        "graded", 0.86, ""),          # the shapes are right: the two shape checks' share, nothing more
+    "packs_its_input": ("perfect", {"sigmoid": (
+        "def _tree(items):\n    while len(items) > 8:\n"
+        "        items = [tuple(items[i:i + 8]) for i in range(0, len(items), 8)]\n    return tuple(items)\n"
+        "def sigmoid(v, a=1.0):\n    return _tree([repr(float(x)) for x in np.ravel(v)])\n"
+        "def sigmoid_derivative(v, a=1.0):\n    raise ValueError(repr(np.asarray(v).tolist()))")},
+        "graded", FULL - 5, ""),
+    "bloats_its_messages": ("perfect", {"softmax": (
+        "def softmax(v):\n    t = 'x' * 50\n    for _ in range(6):\n        t = (t,) * 8\n    return t")},
+        "graded", FULL - 3, ""),
+    "fakes_an_interrupt": ("perfect", {"sigmoid": (
+        "def sigmoid(v, a=1.0):\n    raise KeyboardInterrupt\n"
+        "def sigmoid_derivative(v, a=1.0):\n    raise KeyboardInterrupt")}, "graded", FULL - 5, ""),
 }
 
 
@@ -498,3 +520,42 @@ def test_feedback_shows_no_hidden_input_no_checks_and_no_machine_path(graded_cla
                 assert secret not in page, f"{student}: feedback shows {secret!r}"
         if scores[student]["total"] == FULL:  # no failure message describes a hidden input
             assert not _leaked(page, hidden), f"{student}: feedback shows hidden inputs"
+
+
+def test_only_the_runner_says_a_cell_was_interrupted(graded_class):
+    """A KeyboardInterrupt the student raises is their error, not the time limit's."""
+    _, report, rows, *_ = graded_class
+    assert "interrupted" not in rows["fakes_an_interrupt"]["notes"]
+    assert "was interrupted" in rows["endless_loop"]["notes"]
+
+
+def test_a_returned_value_shows_only_a_few_numbers_of_a_hidden_input(graded_class):
+    """Packed into nested tuples, or raised in an error, a hidden input reaches the feedback only
+    as far as a failed hidden check describes what came back: in about 100 characters."""
+    root, *_ = graded_class
+    grading.feedback(A, root=root)
+    page = (root / "feedback" / "packs_its_input" / A / f"{A}.html").read_text()
+    plan = judge.load(A, course.ROOT).judge_plan()
+    sigmoid_inputs = {f"{abs(x):.12f}"[:f"{abs(x):.12f}".index(".") + 6]
+                      for t in ("test_sigmoid", "test_sigmoid_derivative")
+                      for c in plan[t]["cases"] if c["hidden"]
+                      for v in c["inputs"].values() for x in np.ravel(v) if x != round(x)}
+    assert len(sigmoid_inputs) >= 20
+    leaked = _leaked(page, sigmoid_inputs)
+    print(f"{len(leaked)} of {len(sigmoid_inputs)} hidden numbers shown")
+    assert len(leaked) < len(sigmoid_inputs) * 0.6
+    nb = nbformat.read(root / "autograded" / "packs_its_input" / A / NB, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in ("test_sigmoid", "test_sigmoid_derivative"):
+            text = "\n".join(o.get("text", "") + o.get("evalue", "") + "\n".join(o.get("traceback", []))
+                             for o in cell.outputs)
+            received = [line.strip() for line in text.splitlines() if line.strip().startswith("received")]
+            received += [line.split(" raised ", 1)[1] for line in text.splitlines() if " raised " in line]
+            assert received and all(len(part) <= 220 for part in received), received
+
+
+def test_messages_stay_short_whatever_comes_back(graded_class):
+    root, *_ = graded_class
+    graded = root / "autograded" / "bloats_its_messages" / A / NB
+    honest = root / "autograded" / "honest_full" / A / NB
+    assert graded.stat().st_size < 2 * honest.stat().st_size

@@ -38,6 +38,8 @@ import stat
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.utils import check_mode
 
+from coursetools.safe_display import printable
+
 try:
     import pwd
 except ImportError:  # Windows: no unix owners to compare
@@ -69,7 +71,11 @@ def _not_plain(shown, st, hard_links=False):
 
 
 class Refused(Exception):
-    """A submission that is not taken, with the reason (said to the instructor as it is)."""
+    """A submission that is not taken, with the reason (said to the instructor, with the names in
+    it made printable: ``safe_display.printable``)."""
+
+    def __str__(self):
+        return printable(super().__str__())
 
 
 def kind_of(mode):
@@ -298,12 +304,12 @@ class CollectOwnSubmissions(ExchangeCollect):
             try:
                 record = self._path_to_record(path)
             except (Exception, SystemExit):   # nbgrader's fail() exits; a bad name is one student's
-                self.log.error(f"not collected: {name}: its name is not "
-                               f"<student>+<assignment>+<time>+<random>")
+                self.log.error(printable(f"not collected: {name}: its name is not "
+                                         f"<student>+<assignment>+<time>+<random>"))
                 continue
             why = refusal(path, record['username'])
             if why:
-                self.log.error(f"not collected: {name}: {why}")
+                self.log.error(printable(f"not collected: {name}: {why}"))
                 continue
             records.append(record)
         usergroups = groupby(records, lambda item: item['username'])
@@ -334,7 +340,7 @@ class CollectOwnSubmissions(ExchangeCollect):
                         max_file_bytes=1000 * cd.max_file_size,
                         max_total_bytes=1000 * cd.max_dir_size)
         except Refused as exc:
-            self.log.error(f"not collected: {os.path.basename(src)}: {exc}")
+            self.log.error(printable(f"not collected: {os.path.basename(src)}: {exc}"))
             return
         student = os.path.basename(os.path.dirname(os.path.normpath(dest)))
         record_received(cd.root, cd.assignment_id, student, received_at(src))

@@ -40,6 +40,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import shutil
 import stat
 import subprocess
@@ -47,6 +48,7 @@ import sys
 import tempfile
 import time
 import traceback
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -60,7 +62,15 @@ EXPECTED_EXTRAS = {"timestamp.txt", "submission_secret.txt", judging.VISIBLE_FIL
 #: what an import leaves out of a student's folder (JupyterLab's and Python's caches)
 IMPORT_IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
 MAX_RESULTS_BYTES = 64 << 20
+#: The most data one check's value may take in the results file (8 MB: the largest value any
+#: check expects is a few kilobytes). A larger one is not read: reading it back could take
+#: the grading process gigabytes, outside the sandbox's limits.
+MAX_VALUE_BYTES = 8 << 20
+_RECORD_START = re.compile(r'\{"test": ("(?:[^"\\]|\\.){1,200}"), "id": ("(?:[^"\\]|\\.){1,200}")')
 MAX_NOTEBOOK_BYTES = 32 << 20
+#: The most cells a submitted notebook may have (the released ones have at most a few hundred):
+#: each cell costs the grading process time and memory outside the sandbox's limits.
+MAX_CELLS = 2000
 MAX_OUTPUT_LINES = 400
 FEEDBACK_SHARE = 40   # feedback pages worth starting one more nbgrader process for
 
@@ -98,17 +108,28 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
         raise ValueError(f"no folder of submissions at {folder}")
     wanted = expected_notebooks(assignment, root)
     refused = {} if refused is None else refused
-    students = []
+    students, entries = [], []
     for entry in sorted(folder.iterdir()):
         mode = entry.lstat().st_mode
         is_dir, is_file = stat.S_ISDIR(mode), stat.S_ISREG(mode)
         if entry.name.startswith(".") or (is_file and entry.suffix != ".ipynb"):
             continue
-        student = entry.name if is_dir or entry.suffix != ".ipynb" else entry.stem
-        if any(ord(c) < 32 or ord(c) == 127 or c in "<>&\"'`" for c in student):
-            # a name shown by the Formgrader's pages: nothing in it may read as markup
+        entries.append((entry, mode, is_dir, is_file,
+                        entry.name if is_dir or entry.suffix != ".ipynb" else entry.stem))
+    named = {}
+    for entry, *_, student in entries:
+        named.setdefault(student, []).append(entry.name)
+    for entry, mode, is_dir, is_file, student in entries:
+        if any(unicodedata.category(c) in ("Cc", "Cf") or c in "<>&\"'`*?[]" for c in student):
+            # a name shown by the Formgrader's pages and printed in the terminal (nothing in it
+            # may read as markup or as a terminal's control sequence) and read by nbgrader as
+            # a file pattern (where * ? [ ] match other names)
             refused[student] = (f"the name {student!r} holds a control character or one of "
-                                f"< > & \" ' `: rename it to the student's name")
+                                f"< > & \" ' ` * ? [ ]: rename it to the student's name")
+            continue
+        if len(named[student]) > 1:
+            refused[student] = (f"{' and '.join(named[student])} are both {student}'s: keep the one "
+                                f"to grade and import again")
             continue
         if not (is_dir or is_file):
             refused[student] = f"{entry.name} is {exchange.kind_of(mode)}, not a file or a folder"
@@ -169,6 +190,9 @@ def precheck(assignment, student, root=course.ROOT):
         except Exception as exc:  # invalid JSON, not a notebook, unreadable bytes
             detail = " ".join(str(exc).split(": '")[0].split())[:80]
             return f"{name} is not a readable notebook ({type(exc).__name__}: {detail})", notes
+        if len(nb.cells) > MAX_CELLS:
+            return (f"{name} has {len(nb.cells):,} cells; a submitted notebook may have at most "
+                    f"{MAX_CELLS:,}"), notes
         kernel = nb.metadata.get("kernelspec", {}).get("name")
         if kernel not in (None, "python3"):
             notes.append(f"{name} asked for kernel {kernel!r}; graded with python3")
@@ -228,9 +252,9 @@ def rebuild(released, submitted):
             continue
         if not meta or not gid:
             if cell.get("cell_type") in ("code", "markdown", "raw"):
-                metadata = dict(cell.get("metadata", {}))
-                metadata.pop("nbgrader", None)
-                out.append(_plain_cell(cell["cell_type"], cell.get("source", ""), metadata))
+                # without the student's metadata: some of it changes what the Formgrader and the
+                # feedback show (transient.remove_source hides the cell's code, tags can remove it)
+                out.append(_plain_cell(cell["cell_type"], cell.get("source", ""), {}))
             continue
         original = release_cells.get(gid)
         if original is None:
@@ -318,8 +342,14 @@ def read_outcomes(path, tests):
         data = f.read(MAX_RESULTS_BYTES)
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
-            record = json.loads(line)
-            test, case, outcome = record["test"], record["id"], record["outcome"]
+            if len(line) > MAX_VALUE_BYTES:
+                start = _RECORD_START.match(line)
+                test, case = json.loads(start[1]), json.loads(start[2])
+                outcome = {"error": f"ValueError: it returned {len(line) >> 20} MB of data, too "
+                                    f"much to judge (a check's answer is a few kilobytes)"}
+            else:
+                record = json.loads(line)
+                test, case, outcome = record["test"], record["id"], record["outcome"]
         except Exception:  # not JSON, too deeply nested, not a record: the student's own loss
             continue
         if not isinstance(test, str) or test not in known or case not in known[test] or case in out[test]:
@@ -447,6 +477,9 @@ class ClassRun:
         result = {"status": "graded", "reason": "", "notes": [], "seconds": 0.0, "log": "",
                   "scores": {}}
         problem, notes = precheck(self.assignment, student, self.root)
+        # the file names in them are the student's: nothing in them may act on a terminal
+        problem = problem and safe_display.printable(problem)
+        notes = [safe_display.printable(n) for n in notes]
         result["notes"] = notes
         if problem:
             result.update(status="not graded", reason=problem)
@@ -500,7 +533,7 @@ class ClassRun:
                     if ran.get("cell_type") != "code":
                         continue
                     cell.outputs = _clean_outputs(list(ran.get("outputs", []))[:50])
-                    interrupted |= any(o.get("ename") == "KeyboardInterrupt" for o in cell.outputs)
+                    interrupted |= ran.get("interrupted") is True     # said by the runner
                     cell.execution_count = i + 1 if cell.outputs or ran.get("execution_count") else None
                 except Exception:
                     cell.outputs, cell.execution_count = [], None
@@ -715,8 +748,8 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
                 r.pop("notebook", None)
                 report[student] = r
                 if not quiet:
-                    print(f"{student:20s} {r['status']:11s} {r['seconds']:6.1f} s  {r['reason']}",
-                          flush=True)
+                    print(safe_display.printable(
+                        f"{student:20s} {r['status']:11s} {r['seconds']:6.1f} s  {r['reason']}"), flush=True)
     finally:
         run.close()
     report = {s: report[s] for s in sorted(report)}
@@ -800,6 +833,7 @@ def _as_text(value):
     Student names, reasons and notes can hold what a student chose (a file's or a kernel's name);
     a spreadsheet would take a cell starting with = + - @ (or a tab or carriage return) for a
     formula, so such a cell gets a leading apostrophe, as spreadsheets themselves write text."""
+    value = safe_display.printable(value)
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -839,7 +873,7 @@ def main(argv=None):
         refused = {}
         print("imported:", ", ".join(import_folder(assignment, argv[2], root, refused)) or "nobody")
         for student, why in refused.items():
-            print(f"not imported: {student}: {why}")
+            print(safe_display.printable(f"not imported: {student}: {why}"))
     elif step == "autograde":
         unsafe = "--no-sandbox" in flags
         if unsafe:
@@ -857,12 +891,12 @@ def main(argv=None):
         print(f"{graded} of {len(report)} submissions graded; report: reports/{assignment}.json")
     elif step == "feedback":
         proc = feedback(assignment, root)
-        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        print(safe_display.printable(proc.stdout[-2000:]), safe_display.printable(proc.stderr[-2000:]))
     elif step == "grades":
         rows = grade_table(assignment, root)
         for row in rows:
-            print(f"{row['student']:20s} {row['status']:11s} {row['score']:>6s} / "
-                  f"{row['max_score']:>4s}  {row['reason']}")
+            print(safe_display.printable(f"{row['student']:20s} {row['status']:11s} {row['score']:>6s} / "
+                                         f"{row['max_score']:>4s}  {row['reason']}"))
         print(f"written: grades-{assignment}.csv")
     return 0
 

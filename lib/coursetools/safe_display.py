@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import unicodedata
 
 import bleach
 from jinja2 import pass_context
@@ -166,3 +167,15 @@ def make_safe(nb, released):
                 if output.get("output_type") in ("display_data", "execute_result"):
                     output["data"] = safe_bundle(dict(output.get("data", {})), budget)
     return nb
+
+
+def printable(text):
+    """``text`` with every character a terminal or an editor would act on made visible: control
+    characters (escape sequences, carriage returns, …) and format characters (right-to-left
+    overrides, …) become their Python escapes (\\x1b, \\u202e); line breaks stay.
+
+    For what the grader prints or writes that may hold a name a student chose (a file's, a
+    folder's): a name can otherwise retitle the instructor's terminal, rewrite the line above or
+    reorder what is shown. Shapes: a string → a string."""
+    return "".join(c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf")
+                   else repr(c)[1:-1] for c in str(text))
