@@ -9,6 +9,7 @@ not show the hidden checks' inputs, seeds or source.
 """
 from __future__ import annotations
 
+import contextlib
 import html as htmllib
 import json
 import re
@@ -264,6 +265,42 @@ def test_a_score_given_by_hand_survives_a_new_autograde_run(graded):
             gb.find_grade("test_softmax", A, A, "perfect").manual_score = None
             gb.db.commit()
         grading.autograde(A, root=root, students=["perfect"], workers=1, quiet=True)
+        (root / "reports" / f"{A}.json").write_text(whole_report)
+
+
+def test_a_resubmission_that_cannot_be_graded_withdraws_the_earlier_grade(graded):
+    """Graded once, then handed in again broken: the gradebook (what the Formgrader and
+    ``nbgrader export`` show) and the feedback folder (what ``release_feedback`` hands out) must
+    not keep the earlier score beside a grade table that says "not graded"."""
+    from nbgrader.api import Gradebook, MissingEntry
+    root, _ = graded
+    db = course.load_config(root).CourseDirectory.db_url
+    whole_report = (root / "reports" / f"{A}.json").read_text()
+    released = nbformat.read(root / "exercises" / A / NB, as_version=4)
+    solution = nbformat.read(root / "solutions" / A / NB, as_version=4)
+    course.submit("resubmits", A, {NB: course.fill_with_solutions(released, solution)}, root=root)
+    try:
+        report = grading.autograde(A, root=root, students=["resubmits"], workers=1, quiet=True)
+        assert report["resubmits"]["status"] == "graded"
+        page = root / "feedback" / "resubmits" / A
+        page.mkdir(parents=True)                 # as generate_feedback leaves it
+        (page / f"{A}.html").write_text("Score: 20.0 / 20.0")
+        (root / "submitted" / "resubmits" / A / NB).write_text('{"not json')
+        report = grading.autograde(A, root=root, students=["resubmits"], workers=1, quiet=True)
+        assert report["resubmits"]["status"] == "not graded"
+        assert ("the grade of an earlier run (20 of 20) was withdrawn: the submission now handed "
+                "in could not be graded") in report["resubmits"]["notes"]
+        assert "the feedback of an earlier run was removed" in report["resubmits"]["notes"]
+        with Gradebook(db) as gb, pytest.raises(MissingEntry):
+            gb.find_submission(A, "resubmits")
+        assert not page.exists()
+        row = {r["student"]: r for r in grading.grade_table(A, root=root)}["resubmits"]
+        assert row["status"] == "not graded" and row["score"] == "" and "withdrawn" in row["notes"]
+    finally:
+        with Gradebook(db) as gb:
+            with contextlib.suppress(MissingEntry):
+                gb.remove_submission(A, "resubmits")
+        shutil.rmtree(root / "submitted" / "resubmits", ignore_errors=True)
         (root / "reports" / f"{A}.json").write_text(whole_report)
 
 

@@ -260,8 +260,13 @@ def rebuild(released, submitted):
         if original is None:
             problems.append(f"a cell has the unknown grading id {str(gid)[:40]!r}")
             continue
-        if _role(meta) != _role(_meta(original)) or cell.get("cell_type") != original.cell_type:
+        if _role(meta) != _role(_meta(original)):
             problems.append(f"the cell {gid} is marked as {_role(meta)}, but it is {_role(_meta(original))}")
+            continue
+        if cell.get("cell_type") != original.cell_type:
+            problems.append(f"the {_role(meta)} cell {gid} was changed from {original.cell_type} to "
+                            f"{str(cell.get('cell_type'))[:20]}: change it back (in JupyterLab, select "
+                            f"it and press {'Y' if original.cell_type == 'code' else 'M'})")
             continue
         if gid in seen:
             if _role(meta) == "answer":
@@ -617,6 +622,7 @@ def _record(gb, run, student, result):
     if target.exists():
         shutil.rmtree(target)
     if result["status"] != "graded":
+        _withdraw(gb, run, student, result)
         return
     target.mkdir(parents=True)
     nbformat.write(result.pop("notebook"), target / run.notebook)
@@ -646,6 +652,29 @@ def _record(gb, run, student, result):
                                        f"is kept over the new automatic {score:g} (review it in the "
                                        f"Formgrader)")
         gb.db.commit()
+
+
+def _withdraw(gb, run, student, result):
+    """A submission that could not be graded this time: the scores and the feedback page of an
+    earlier run are of work that is no longer the one handed in, so they are removed (and the
+    notes say so), and the gradebook, the Formgrader, ``nbgrader export`` and
+    ``release_feedback`` agree with the grade table that there is no grade."""
+    from nbgrader.api import MissingEntry
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
+        try:
+            earlier = gb.find_submission(run.assignment, student)
+        except MissingEntry:
+            earlier = None
+        if earlier is not None:
+            score, max_score = earlier.score, earlier.max_score
+            gb.remove_submission(run.assignment, student)
+            result["notes"].append(f"the grade of an earlier run ({score:g} of {max_score:g}) was "
+                                   f"withdrawn: the submission now handed in could not be graded")
+    page = run.root / "feedback" / student / run.assignment
+    if page.exists():
+        shutil.rmtree(page)
+        result["notes"].append("the feedback of an earlier run was removed")
 
 
 def _ensure_in_gradebook(assignment, root):
