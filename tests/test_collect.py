@@ -433,3 +433,16 @@ def test_the_student_s_own_cells_keep_no_metadata_that_changes_what_is_shown(cou
     graded, _ = grading.rebuild(released, submitted)
     cell = next(c for c in graded.cells if c.source == "print('hidden work')")
     assert dict(cell.metadata) == {}
+
+
+def test_an_answer_cell_turned_into_markdown_says_so_and_how_to_undo_it(course_copy):
+    """Pressing M on an answer cell in JupyterLab: the reason names what changed."""
+    released = nbformat.read(course_copy / "exercises" / A / NB, as_version=4)
+    submitted = nbformat.reads(nbformat.writes(released), as_version=4)
+    cell = next(c for c in submitted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "softmax")
+    cell.cell_type = "markdown"
+    del cell["outputs"], cell["execution_count"]
+    with pytest.raises(grading.MetadataAltered) as info:
+        grading.rebuild(released, submitted)
+    assert str(info.value) == ("the answer cell softmax was changed from code to markdown: change it "
+                               "back (in JupyterLab, select it and press Y)")

@@ -90,7 +90,7 @@ def test_make_safe_cleans_the_student_s_cells_and_outputs_and_keeps_the_instruct
     assert md.source == "mine &lt;img src=x onerror='STEAL()'>"
     assert raw.cell_type == "markdown" and "format" not in raw.metadata
     assert raw.source == "````text\n<script>STEAL('raw ```')</script>\n````"   # a longer fence
-    assert code.outputs[0]["data"] == {"text/html": "<i>i</i><img src=\"x\">", "text/plain": "i"}
+    assert code.outputs[0]["data"] == {"text/html": "<i>i</i><img>", "text/plain": "i"}   # not inline: no src
     nbformat.validate(graded)
 
 
@@ -139,3 +139,31 @@ def test_cleaning_is_bounded_a_student_cannot_make_it_take_minutes():
     assert graded.cells[-1].source.endswith("more characters, not shown in the graded copy]")
     assert len(graded.cells[-1].source) < 2 * sd.MAX_STUDENT_TEXT
     assert time.perf_counter() - start < 60          # a hang catcher; about 4 s on a busy machine
+
+
+def test_images_come_only_from_the_page_and_links_never_to_data():
+    """An image from elsewhere tells whoever serves it when the instructor opened the page, and
+    from where; a data: link is a page the link makes up itself."""
+    kept = sd.clean_html('<img src="data:image/png;base64,iVBORw0KGgo=" alt="a figure">')
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in kept and 'alt="a figure"' in kept
+    for html in ('<img src="https://tracker.example/p.png?who=ana" alt="x">',
+                 '<img src="//tracker.example/p.png">', '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+                 '<img src=" HTTPS://tracker.example/p.png">'):
+        assert "src" not in sd.clean_html(html), html
+    for html in ('<a href="data:text/html,<b>x</b>">x</a>', '<a href=" DATA:text/html,x">x</a>'):
+        assert "href" not in sd.clean_html(html), html
+    assert 'href="https://numpy.org"' in sd.clean_html('<a href="https://numpy.org">numpy</a>')
+    page = sd.markdown2html({"cell": {}, "resources": {}}, "![me](https://tracker.example/p.png?who=ana)")
+    assert "tracker.example" not in page
+
+
+def test_the_student_s_text_has_a_budget_for_the_whole_notebook():
+    """300 Markdown cells just under the per-cell limit would make a page of 30 MB."""
+    released = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# The exercise")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# The exercise")] + [
+        nbformat.v4.new_markdown_cell(f"{i} " + "x" * (sd.MAX_STUDENT_TEXT - 10)) for i in range(300)])
+    sd.make_safe(nb, released)
+    shown = sum(len(c.source) for c in nb.cells[1:])
+    assert shown < sd.NOTEBOOK_TEXT_BUDGET + 300 * 200
+    assert nb.cells[0].source == "# The exercise"
+    assert nb.cells[1].source.startswith("0 xxx") and "not shown in the graded copy" in nb.cells[-1].source

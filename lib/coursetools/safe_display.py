@@ -39,11 +39,27 @@ _TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgro
          "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "small",
          "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
          "tr", "u", "ul", "var"}
-_ATTRIBUTES = {"*": ["class", "title"], "a": ["href", "title"],
-               "img": ["src", "alt", "title", "width", "height"],
-               "td": ["colspan", "rowspan", "align"], "th": ["colspan", "rowspan", "align"],
-               "col": ["span"], "ol": ["start"]}
+_ALLOWED = {"*": ["class", "title"], "a": ["href", "title"],
+            "img": ["src", "alt", "title", "width", "height"],
+            "td": ["colspan", "rowspan", "align"], "th": ["colspan", "rowspan", "align"],
+            "col": ["span"], "ol": ["start"]}
 _PROTOCOLS = ["http", "https", "mailto", "data"]
+#: an image is shown only from the page itself: one from elsewhere would tell whoever serves it
+#: when the page was opened, and from where (the course itself never loads anything from outside)
+_INLINE_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,", re.I)
+
+
+def _attribute_kept(tag, name, value):
+    """bleach's test of one attribute: those of ``_ALLOWED``, with an image's source only inline
+    (PNG, JPEG or GIF data) and a link never to ``data:`` (a page made up by the link itself)."""
+    if name not in _ALLOWED.get(tag, []) and name not in _ALLOWED["*"]:
+        return False
+    plain = re.sub(r"[\x00-\x20]", "", value).lower()
+    if tag == "img" and name == "src":
+        return _INLINE_IMAGE.match(plain) is not None
+    if tag == "a" and name == "href":
+        return not plain.startswith("data:")
+    return True
 
 
 #: HTML longer than this (characters) is not parsed and cleaned but shown as escaped text: bleach
@@ -62,7 +78,7 @@ def clean_html(html):
     html = html.decode() if isinstance(html, bytes) else str(html)
     if len(html) > MAX_CLEANED:
         return htmllib.escape(html)
-    return bleach.clean(html, tags=_TAGS, attributes=_ATTRIBUTES, protocols=_PROTOCOLS,
+    return bleach.clean(html, tags=_TAGS, attributes=_attribute_kept, protocols=_PROTOCOLS,
                         strip=True, strip_comments=True)
 
 
@@ -135,14 +151,21 @@ def _fenced(text):
 #: a student's Markdown or raw cell longer than this (characters) is shortened in the graded copy
 #: (the submission itself keeps it whole): rendering it must not hold up the Formgrader
 MAX_STUDENT_TEXT = 100_000
+#: what the student's Markdown and raw cells of one notebook may hold in all in the graded copy
+#: (characters); beyond it, their text is not shown there
+NOTEBOOK_TEXT_BUDGET = 1_000_000
 
 
-def _shortened(source):
+def _shortened(source, budget):
+    """The cell's text, at most ``MAX_STUDENT_TEXT`` characters of it and at most what is left of
+    ``budget`` (a one-item list, the characters left for the notebook, reduced here)."""
     text = _text(source)
-    if len(text) <= MAX_STUDENT_TEXT:
+    keep = min(MAX_STUDENT_TEXT, budget[0])
+    budget[0] -= min(len(text), keep)
+    if len(text) <= keep:
         return text
-    return (text[:MAX_STUDENT_TEXT] + f"\n\n[… {len(text) - MAX_STUDENT_TEXT:,} more characters, "
-            f"not shown in the graded copy]")
+    return (text[:keep] + f"\n\n[… {len(text) - keep:,} more characters, not shown in the graded "
+            f"copy]")
 
 
 def make_safe(nb, released):
@@ -151,15 +174,16 @@ def make_safe(nb, released):
     Markdown and raw cells whose text is a cell of ``released`` (the assignment as released) are
     the instructor's and stay as they are; the others are the student's. Outputs are cleaned by
     ``safe_bundle`` wherever they come from, with ``NOTEBOOK_HTML_BUDGET`` characters of HTML in
-    all: cleaning runs in the grading process, outside the sandbox's time limit."""
+    all, and the student's own Markdown and raw cells are shown up to ``NOTEBOOK_TEXT_BUDGET``
+    characters in all: cleaning and rendering run outside the sandbox's time limit."""
     own = {c.source for c in released.cells if c.cell_type in ("markdown", "raw")}
-    budget = [NOTEBOOK_HTML_BUDGET]
+    budget, text_budget = [NOTEBOOK_HTML_BUDGET], [NOTEBOOK_TEXT_BUDGET]
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source not in own:
-            cell.source = escape_markdown_html(_shortened(cell.source))
+            cell.source = escape_markdown_html(_shortened(cell.source, text_budget))
             cell.pop("attachments", None)
         elif cell.cell_type == "raw" and cell.source not in own:
-            cell.cell_type, cell.source = "markdown", _fenced(_shortened(cell.source))
+            cell.cell_type, cell.source = "markdown", _fenced(_shortened(cell.source, text_budget))
             cell.metadata.pop("format", None)
             cell.metadata.pop("raw_mimetype", None)
         elif cell.cell_type == "code":
