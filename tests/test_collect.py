@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,13 @@ def test_refusal_names_what_is_wrong(tmp_path, secret):
     ok = tmp_path / "ok"
     ok.mkdir()
     (ok / NB).write_text("x")
+    assert exchange.refusal(ok, "ana") == ("it has no timestamp.txt and no submission_secret.txt "
+                                           "(what nbgrader submit writes): a submission cut short")
+    (ok / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    (ok / "submission_secret.txt").write_text("")
+    assert exchange.refusal(ok, "ana") == ("its submission_secret.txt is not the secret nbgrader "
+                                           "submit writes")
+    (ok / "submission_secret.txt").write_text(secrets.token_hex(64))
     assert exchange.refusal(ok, "ana") is None          # made by the user collecting
     assert "not a student's name" in exchange.refusal(ok, "..")
     assert "not a student's name" in exchange.refusal(ok, "")
@@ -173,6 +181,7 @@ def _submission(inbound, student, time, files=None, link=None, make=None):
         return path
     path.mkdir()
     (path / "timestamp.txt").write_text(time)
+    (path / "submission_secret.txt").write_text(secrets.token_hex(64))    # as nbgrader submit
     for name, text in (files or {}).items():
         (path / name).write_text(text)
     if link:
@@ -198,6 +207,18 @@ def collected(course_copy, tmp_path, secret):
     _submission(inbound, "dan", day, make=lambda p: (p.mkdir(), os.mkfifo(p / NB)))
     _submission(inbound, "..", day, {NB: _notebook("ESCAPES")})      # would land in the course root
     (inbound / f"eve+{A}+not a time+123").mkdir()                                   # unreadable name
+    # a submit cut short (a full disk): an empty notebook, no secret; the complete one before it counts
+    _submission(inbound, "hal", day, {NB: _notebook("HAL, COMPLETE")})
+    cut = _submission(inbound, "hal", later, {NB: ""})
+    (cut / "submission_secret.txt").unlink()
+    # two students with one secret: one feedback page would be released for both
+    shared = secrets.token_hex(64)
+    for student in ("ivy", "jon"):
+        path = _submission(inbound, student, day, {NB: _notebook(student.upper())})
+        (path / "submission_secret.txt").write_text(shared)
+    # folders nested far deeper than any submission: Python's recursive walks stopped there
+    deep = _submission(inbound, "kit", day, {NB: _notebook("KIT")})
+    os.makedirs(deep.joinpath(*["d"] * 200))
     owned = {}
     if os.geteuid() == 0:   # only root can make a folder that another user owns
         import pwd
@@ -207,6 +228,11 @@ def collected(course_copy, tmp_path, secret):
             for p in [path, *path.iterdir()]:
                 os.chown(p, nobody.pw_uid, nobody.pw_gid)
         owned = {"fay": None, "nobody": _notebook("BY NOBODY AS nobody")}
+        # another user's file in a student's newest submission (nbgrader leaves it writable by all)
+        _submission(inbound, "lea", day, {NB: _notebook("LEA, HER OWN")})
+        planted = _submission(inbound, "lea", later, {NB: _notebook("LEA, BY SOMEONE ELSE")})
+        os.chown(planted / NB, nobody.pw_uid, nobody.pw_gid)
+        owned["lea"] = _notebook("LEA, HER OWN")
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "collect", A], cwd=root,
                           env=dict(os.environ, NBGRADER_EXCHANGE=str(tmp_path / "exchange"),
                                    # nbgrader's gradebook runs the environment's alembic
@@ -221,7 +247,8 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     assert proc.returncode == 0, proc.stdout + proc.stderr
     log = proc.stdout + proc.stderr
     submitted = root / "submitted"
-    expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME"), "gil": _notebook("GIL")}
+    expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME"), "gil": _notebook("GIL"),
+                "hal": _notebook("HAL, COMPLETE")}
     expected.update({s: text for s, text in owned.items() if text})
     assert sorted(p.name for p in submitted.iterdir()) == sorted(expected), log
     for student, text in expected.items():
@@ -235,8 +262,13 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     assert "not collected: cat+" in log and "it is a link, not a folder" in log
     assert "not collected: dan+" in log and f"{NB} is a pipe" in log
     assert f"not collected: eve+{A}+not a time+123: its name is not" in log
+    assert "not collected: hal+" in log and "it has no submission_secret.txt" in log
+    assert "not collected: ivy+" in log and "the same submission secret as the submission of jon" in log
+    assert "not collected: jon+" in log and "the same submission secret as the submission of ivy" in log
+    assert "not collected: kit+" in log and "is nested more than 32 folders deep" in log
     if owned:
         assert "not collected: fay+" in log and "handed in as 'fay' but was made by 'nobody'" in log
+        assert "not collected: lea+" in log and f"{NB} was put there by 'nobody', not by 'root'" in log
 
 
 def test_the_time_a_submission_counts_is_when_it_was_received_not_what_it_claims(collected):

@@ -10,14 +10,20 @@ nbgrader ships it, collect believes the folder's name and follows links, so a st
   student replaces their work;
 * put links in a submission to files only the instructor can read (``solutions/``, another
   student's work), which collect copies as the student's own;
-* leave a pipe, or a folder named so that its time cannot be read, and stop the collection of the
-  whole class.
+* leave a pipe, a folder named so that its time cannot be read, or folders nested a thousand
+  deep, and stop the collection of the whole class;
+* put a file of their own into another student's submission (nbgrader makes each submission's
+  folder writable by all), or hand in with another student's submission secret (which names the
+  feedback page ``release_feedback`` puts in the exchange: one page for both);
+* and a submit cut short (a full disk) leaves a submission without its secret, on which
+  ``release_feedback`` stops for the whole class.
 
 ``CollectOwnSubmissions`` (``nbgrader_config.py`` makes it nbgrader's collector, so ``make
 collect``, ``nbgrader collect`` and the Formgrader's Collect button all use it) takes a submission
-only when its folder belongs to the student it names (or to the instructor collecting: a course
-whose exchange is the instructor's own folder) and holds nothing but files and folders; it copies
-without ever following a link. Each submission it passes over is named in collect's log with the
+only when its folder and everything in it belong to the student it names (or to the instructor
+collecting: a course whose exchange is the instructor's own folder), it holds nothing but files
+and folders, within ``MAX_DEPTH`` and ``MAX_ENTRIES``, and the files ``nbgrader submit`` writes, with
+a secret no other student's submission carries; it copies without ever following a link. Each submission it passes over is named in collect's log with the
 reason, and that student's newest submission that passes is collected instead. It also keeps,
 out of the students' reach, when each collected submission was really received (``received_at``:
 the file system's change times, which no user can set back); the grading step records that time
@@ -53,6 +59,52 @@ _OPEN = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 
          | getattr(os, "O_CLOEXEC", 0))
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _CHUNK = 1 << 20
+
+
+#: what one submission may hold: folders nested this deep, entries in all (a tree 1,000 folders
+#: deep stopped Python's recursive walks, and with them the collection of the whole class)
+MAX_DEPTH = 32
+MAX_ENTRIES = 10_000
+#: what ``nbgrader submit`` writes beside the notebooks; ``release_feedback`` names a student's
+#: feedback after the secret (128 hex digits) and stops, for the whole class, where one is missing
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+_SECRET_DIGITS = frozenset("0123456789abcdef")
+
+
+def _walk(path):
+    """(name relative to ``path``, ``os.lstat`` result) of everything in the folder ``path``,
+    without following links and without recursion; raises ``Refused`` past ``MAX_DEPTH`` or
+    ``MAX_ENTRIES`` (and ``OSError`` for an entry that cannot be read)."""
+    stack, count = [("", 0)], 0
+    while stack:
+        relative, depth = stack.pop()
+        for name in sorted(os.listdir(os.path.join(path, relative) if relative else path)):
+            shown = os.path.join(relative, name) if relative else name
+            st = os.lstat(os.path.join(path, shown))
+            count += 1
+            if count > MAX_ENTRIES:
+                raise Refused(f"it holds more than {MAX_ENTRIES:,} files and folders")
+            yield shown, st
+            if stat.S_ISDIR(st.st_mode):
+                if depth + 1 >= MAX_DEPTH:
+                    raise Refused(f"{shown} is nested more than {MAX_DEPTH} folders deep")
+                stack.append((shown, depth + 1))
+
+
+def submission_secret(path):
+    """The secret ``nbgrader submit`` wrote in the submission folder ``path``, or None when it is
+    missing or not what nbgrader writes (128 hexadecimal digits)."""
+    try:
+        fd = os.open(os.path.join(path, "submission_secret.txt"), _OPEN)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        text = os.read(fd, 1024).decode("ascii", errors="replace").strip()
+    finally:
+        os.close(fd)
+    return text if len(text) == 128 and set(text) <= _SECRET_DIGITS else None
 
 
 # a file with a second name elsewhere: where the system lets users link files they cannot read
@@ -141,6 +193,8 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
     total = [0]
 
     def copy_dir(fd, target, where):
+        if where.count("/") >= MAX_DEPTH:
+            raise Refused(f"{where.rstrip('/')} is nested more than {MAX_DEPTH} folders deep")
         os.mkdir(target)
         for name in sorted(os.listdir(fd)):
             before = os.stat(name, dir_fd=fd, follow_symlinks=False)
@@ -202,29 +256,39 @@ def refusal(path, student):
 
     Refused: a name that is not a student's (empty, "." or ".."); a folder that is a link, or that
     another user made (unless the user collecting made it); anything inside that is not a file or
-    a folder (a link, a pipe, ...).
+    a folder (a link, a pipe, ...) or that another user put there (nbgrader leaves a submission's
+    folder writable by all); more than ``MAX_ENTRIES`` entries or ``MAX_DEPTH`` levels; and a
+    submission without the files ``nbgrader submit`` writes beside the notebooks (a submit cut
+    short, by a full disk say: its secret names the student's feedback, and nbgrader's
+    ``release_feedback`` stops for the whole class where it is missing). Never raises.
     """
     if student in ("", ".", "..") or student.startswith("."):
         return f"{student!r} is not a student's name"
     try:
         st = os.lstat(path)
-    except OSError as exc:
-        return f"it could not be read ({exc.strerror})"
-    if not stat.S_ISDIR(st.st_mode):
-        return f"it is {kind_of(st.st_mode)}, not a folder"
-    if pwd is not None and st.st_uid != os.getuid():
-        owner = _owner_name(st.st_uid)
-        if owner != student:
-            return f"it is handed in as {student!r} but was made by {owner!r}"
-    for folder, dirs, files in os.walk(path):           # os.walk never follows links here
-        for name in dirs + files:
-            try:
-                st = os.lstat(os.path.join(folder, name))
-            except OSError as exc:
-                return f"{name} could not be read ({exc.strerror})"
-            why = _not_plain(os.path.relpath(os.path.join(folder, name), path), st)
+        if not stat.S_ISDIR(st.st_mode):
+            return f"it is {kind_of(st.st_mode)}, not a folder"
+        if pwd is not None and st.st_uid != os.getuid():
+            owner = _owner_name(st.st_uid)
+            if owner != student:
+                return f"it is handed in as {student!r} but was made by {owner!r}"
+        for shown, entry in _walk(path):
+            why = _not_plain(shown, entry)
             if why:
                 return why
+            if pwd is not None and entry.st_uid != st.st_uid:
+                return (f"{shown} was put there by {_owner_name(entry.st_uid)!r}, not by "
+                        f"{_owner_name(st.st_uid)!r}")
+        missing = [name for name in NBGRADER_FILES if not os.path.isfile(os.path.join(path, name))]
+        if missing:
+            return (f"it has no {' and no '.join(missing)} (what nbgrader submit writes): a "
+                    f"submission cut short")
+        if submission_secret(path) is None:
+            return "its submission_secret.txt is not the secret nbgrader submit writes"
+    except Refused as exc:
+        return str(exc)
+    except (OSError, RecursionError, ValueError) as exc:
+        return f"it could not be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
     return None
 
 
@@ -235,12 +299,11 @@ def received_at(path):
     followed). No user can set a ctime back: it is never earlier than the moment the submission's
     files were written, whatever time the submission's name or timestamp.txt claims."""
     latest = os.lstat(path).st_ctime
-    for folder, dirs, files in os.walk(path):
-        for name in dirs + files:
-            try:
-                latest = max(latest, os.lstat(os.path.join(folder, name)).st_ctime)
-            except OSError:
-                pass
+    try:
+        for _, st in _walk(path):
+            latest = max(latest, st.st_ctime)
+    except (OSError, Refused):   # changed since it was checked: the times read so far
+        pass
     return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
 
 
@@ -322,6 +385,28 @@ class CollectOwnSubmissions(ExchangeCollect):
                 ordered = self._sort_by_timestamp(v)
                 on_time = [r for r in ordered if r['timestamp'] <= self.duedate]
                 self.src_records.append(on_time[0] if on_time else ordered[0])
+        self.src_records = self._without_shared_secrets(self.src_records)
+
+    def _without_shared_secrets(self, chosen):
+        """The submissions to collect, without those whose secret another student's submission
+        carries too: ``release_feedback`` names a feedback page after the secret alone, so one
+        student's page would overwrite the other's, and be fetched by both. Said for each."""
+        def secret(record):
+            return submission_secret(os.path.join(self.inbound_path, record['filename']))
+        holders = {}
+        for record in chosen:
+            holders.setdefault(secret(record), []).append(record['username'])
+        kept = []
+        for record in chosen:
+            others = sorted(set(holders[secret(record)]) - {record['username']})
+            if others:
+                self.log.error(printable(
+                    f"not collected: {record['filename']}: it carries the same submission secret as "
+                    f"the submission of {', '.join(others)} (one feedback page would be released "
+                    f"for both): ask each of them to submit again"))
+            else:
+                kept.append(record)
+        return kept
 
     def _duedate(self):
         from nbgrader.api import Gradebook, MissingEntry
@@ -339,7 +424,12 @@ class CollectOwnSubmissions(ExchangeCollect):
             copy_folder(src, dest, exclude=cd.ignore, include=cd.include,
                         max_file_bytes=1000 * cd.max_file_size,
                         max_total_bytes=1000 * cd.max_dir_size)
-        except Refused as exc:
+            if (any(not os.path.isfile(os.path.join(dest, n)) for n in NBGRADER_FILES)
+                    or submission_secret(dest) is None):   # changed since ``refusal`` read it
+                raise Refused("its timestamp.txt or submission_secret.txt went missing or changed "
+                              "while it was collected")
+        except (Refused, OSError, RecursionError) as exc:   # one student's: never the class's
+            shutil.rmtree(dest, ignore_errors=True)
             self.log.error(printable(f"not collected: {os.path.basename(src)}: {exc}"))
             return
         student = os.path.basename(os.path.dirname(os.path.normpath(dest)))
