@@ -183,6 +183,19 @@ for user in $INSTRUCTORS; do
   say "Formgrader and Create Assignment enabled for $user"
 done
 
+# ---- every home its user's alone -------------------------------------------------------------------
+# useradd -m makes homes others may read (mode 755 on Debian): a student could read another's work
+# in progress and the secret nbgrader submit keeps in the home, which names that student's feedback
+# in the exchange. Users admitted without being listed (HUB_ALLOW_ALL) need the same: set HOME_MODE
+# 0700 in /etc/login.defs before creating them.
+for user in $INSTRUCTORS $STUDENTS; do
+  home=$(getent passwd "$user" | cut -d: -f6)
+  if [ -d "$home" ] && [ ! -L "$home" ]; then
+    chmod go-rwx "$home"
+  fi
+done
+say "homes of $(echo $INSTRUCTORS $STUDENTS | wc -w) users: readable by their owner only"
+
 # ---- 4. the course folder: the first instructor's alone ----------------------------------------
 owner_group=$(id -g "$FIRST_INSTRUCTOR")
 if [ ! -e "$COURSE_DIR" ]; then

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -530,11 +531,14 @@ def test_a_class_on_the_hub(hub, browser):
                                           f"'{linked}/{NB}'")
     assert code == 0, f"student B could not write to the exchange:\n{out[-2000:]}"
     assert forged.stat().st_uid == users.uid("student_b") and (linked / NB).is_symlink()
-    # but cannot list the others' submissions nor change what the class fetches
+    # but cannot list the others' submissions nor change what the class fetches, nor read student
+    # A's home (the work in progress, and the secret that names A's feedback in the exchange)
     outbound = hub.exchange / COURSE_ID / "outbound"
+    home_a = pwd.getpwnam(users.name("student_a")).pw_dir
     code, out = hub.terminal("student_b", f"ls '{inbound}'; echo changed >> '{outbound / A / NB}'; "
-                                          f"mkdir '{outbound / 'extra'}'; mv '{outbound / A}' /tmp/")
-    assert out.count("Permission denied") == 4, out[-2000:]
+                                          f"mkdir '{outbound / 'extra'}'; mv '{outbound / A}' /tmp/; "
+                                          f"ls '{home_a}'")
+    assert out.count("Permission denied") == 5, out[-2000:]
     assert "changed" not in (outbound / A / NB).read_text()
 
     # the instructor: collect, autograde in the sandbox, feedback, grade table
