@@ -245,6 +245,21 @@ CATALOGUE = {
     "bloats_its_messages": ("perfect", {"softmax": (
         "def softmax(v):\n    t = 'x' * 50\n    for _ in range(6):\n        t = (t,) * 8\n    return t")},
         "graded", FULL - 3, ""),
+    "warns_with_its_input": ("perfect", {"sigmoid": "SOLUTION\n" + (
+        "import warnings\n_right = sigmoid\n"
+        "def sigmoid(v, a=1.0):\n"
+        "    for x in np.ravel(v)[:24]:\n"
+        "        if x % 1:   # not the published inputs (whole numbers): a hidden one\n"
+        "            warnings.warn(repr(float(x)))\n"
+        "    return _right(v, a)")}, "graded", FULL, ""),
+    "leaves_a_kernel_key": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import ctypes, os\n"
+        "_libc = ctypes.CDLL(None, use_errno=True)\n"
+        "_libc.syscall.restype = ctypes.c_long\n"
+        "_number = {'x86_64': 248, 'aarch64': 217}[os.uname().machine]   # add_key\n"
+        "_made = _libc.syscall(_number, b'user', b'MARKER-key', b'for the next student', 20, -4)\n"
+        "print('add_key:', os.strerror(ctypes.get_errno()) if _made < 0 else f'made key {_made}')")},
+        "graded", FULL, ""),
     "fakes_an_interrupt": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    raise KeyboardInterrupt\n"
         "def sigmoid_derivative(v, a=1.0):\n    raise KeyboardInterrupt")}, "graded", FULL - 5, ""),
@@ -508,7 +523,7 @@ def test_feedback_shows_no_hidden_input_no_checks_and_no_machine_path(graded_cla
     root, *_ = graded_class
     grading.feedback(A, root=root)
     pages = {p.parent.parent.name: p.read_text() for p in (root / "feedback").rglob("*.html")}
-    assert {"honest_full", "prints_everything", "returns_the_source"} <= set(pages)
+    assert {"honest_full", "prints_everything", "returns_the_source", "warns_with_its_input"} <= set(pages)
     hidden = _hidden_numbers()
     scores = course.scores(A, root=root)
     for student, page in pages.items():
@@ -559,3 +574,15 @@ def test_messages_stay_short_whatever_comes_back(graded_class):
     graded = root / "autograded" / "bloats_its_messages" / A / NB
     honest = root / "autograded" / "honest_full" / A / NB
     assert graded.stat().st_size < 2 * honest.stat().st_size
+
+
+def test_the_kernel_s_key_store_is_closed_to_the_sandbox(graded_class):
+    """The kernel keeps a key after its process and namespaces are gone, readable by other users
+    when the key says so: a note for a student graded later. The sandbox's seccomp filter
+    refuses the key calls."""
+    root, *_ = graded_class
+    nb = nbformat.read(root / "autograded" / "leaves_a_kernel_key" / A / NB, as_version=4)
+    said = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "add_key: Operation not permitted" in said, said[-500:]
+    keys = Path("/proc/keys").read_text() if Path("/proc/keys").exists() else ""
+    assert f"{MARKER}-key" not in keys

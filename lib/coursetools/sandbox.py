@@ -28,6 +28,7 @@ import os
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -79,6 +80,35 @@ class Result:
     seconds: float
     output: str
     channel: bytes = b""
+
+
+# A seccomp filter for the sandbox (bwrap --seccomp): the kernel's key store (add_key,
+# request_key, keyctl) keeps what a process puts there after the process and its namespaces are
+# gone, readable by other users when it says so: a note one student's code leaves for another's,
+# in the same class run or in any later one. Those calls fail with EPERM in the sandbox, and so
+# does every call of another ABI than the machine's own (32-bit, x32), whose numbers differ.
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_KEY_CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}   # add_key, request_key, keyctl
+_X32_BIT = 0x40000000
+
+
+def seccomp_filter(machine=None):
+    """The filter as bwrap reads it (struct sock_filter[]: code u16, jt u8, jf u8, k u32), or
+    None on a machine whose system call numbers are not listed here (no filter: said by
+    ``available``'s caller in the instructor guide)."""
+    machine = machine or os.uname().machine
+    if machine not in _AUDIT_ARCH:
+        return None
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06          # BPF_LD|W|ABS, JMP|JEQ|K, JMP|JGE|K, RET|K
+    allow, refuse = 0x7FFF0000, 0x00050000 | 1          # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    prog = [(ld, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[machine]), (ret, 0, 0, refuse), (ld, 0, 0, 0)]
+    checks = ([_X32_BIT] if machine == "x86_64" else []) + list(_KEY_CALLS[machine])
+    for i, number in enumerate(checks):
+        left = len(checks) - i - 1                      # checks after this one, then ALLOW, REFUSE
+        op = jge if (machine == "x86_64" and i == 0) else jeq
+        prog.append((op, left + 1, 0, number))
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, refuse)]
+    return b"".join(struct.pack("HBBI", *insn) for insn in prog)
 
 
 def _base_command(privileged):
@@ -211,6 +241,8 @@ class Sandbox:
         cmd = _base_command(privileged)
         cmd += self._mounts(fds)
         cmd += ["--bind", str(scratch), HOME, "--chdir", HOME]
+        if len(fds) > 3:
+            cmd += ["--seccomp", str(fds[3])]
         for k, v in self._environment().items():
             cmd += ["--setenv", k, v]
         if privileged:
@@ -293,9 +325,11 @@ class Sandbox:
         fds = []
         try:
             if not self.unsafe:
-                for text in self._data_files(slot):
+                data = [text.encode() for text in self._data_files(slot)]
+                data += [f for f in (seccomp_filter(),) if f is not None]
+                for blob in data:
                     r, w = os.pipe()
-                    os.write(w, text.encode())  # small: fits in the pipe's buffer
+                    os.write(w, blob)  # small: fits in the pipe's buffer
                     os.close(w)
                     fds.append(r)
             cmd = self.command(argv, scratch, slot, fds)

@@ -50,7 +50,7 @@ class Verdict:
             return f"no checks were run for {self.name}"
         warn = "".join(f"\n  note: {where} gave a warning ({note}). It costs no points, but it "
                        f"usually means something overflowed or divided by zero."
-                       for note, where in self.notes.items())
+                       for note, where in list(self.notes.items())[:5])
         if self.full:
             return f"✓ {self.name}: all {self.total} checks passed.{warn}"
         unique = "\n".join(f"✗ {m}" for m in dict.fromkeys(self.failures))
@@ -135,6 +135,16 @@ def judge_case(name, case, outcome):
     return False, message + _notes(outcome)
 
 
+def _as_shown(case, outcome):
+    """The outcome as the messages may show it: for a hidden check, a warning is named by its
+    kind only (RuntimeWarning, …; "it printed to stderr"), never by text the student's code
+    chose, which could carry the hidden input out."""
+    if not case.get("hidden") or not outcome or not outcome.get("notes"):
+        return outcome
+    kinds = sorted({str(note).split(":", 1)[0][:60] for note in outcome["notes"]})
+    return {**outcome, "notes": kinds}
+
+
 def judge(test, outcomes):
     """The ``Verdict`` of one test from ``outcomes`` ({case id: outcome}, missing = not run)."""
     name, points = test["name"], float(test["points"])
@@ -142,13 +152,13 @@ def judge(test, outcomes):
     passed_weight = total_weight = 0.0
     failures, notes = [], {}
     for case in test["cases"]:
-        outcome = outcomes.get(case["id"])
+        outcome = _as_shown(case, outcomes.get(case["id"]))
         ok, failure = judge_case(name, case, outcome)
         weight = float(case.get("weight", 1.0))
         total += 1
         total_weight += weight
         for note in (outcome or {}).get("notes", []):
-            notes.setdefault(note, case["where"])
+            notes.setdefault(note, f"{name} (a hidden check)" if case.get("hidden") else case["where"])
         if ok:
             passed += 1
             passed_weight += weight
