@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["describe", "shape_of", "compare", "MAX_DESCRIPTION"]
+__all__ = ["describe", "shape_of", "compare", "cut", "MAX_DESCRIPTION"]
 
 
 #: The longest description a message shows (a nested value is cut here), and how deep a
@@ -23,14 +23,18 @@ MAX_DESCRIPTION = 200
 MAX_DEPTH = 2
 
 
+def cut(text, limit):
+    """``text`` if it has at most ``limit`` characters, else its start and " …" (``limit`` in all)."""
+    return text if len(text) <= limit else text[:limit - 2] + " …"
+
+
 def describe(x, max_items=8, _depth=0):
     """A short, readable description of a value for a message: arrays show shape and entries.
 
     At most ``max_items`` entries of an array are shown (only the first 4 of a larger one), lists
     and tuples are described ``MAX_DEPTH`` levels deep, and the whole text is cut at
     ``MAX_DESCRIPTION`` characters."""
-    text = _describe(x, max_items, _depth)
-    return text if len(text) <= MAX_DESCRIPTION else text[:MAX_DESCRIPTION - 2] + " …"
+    return cut(_describe(x, max_items, _depth), MAX_DESCRIPTION)
 
 
 def _describe(x, max_items, depth):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from selfcheck.compare import compare, describe, shape_of
+from selfcheck.compare import compare, cut, describe, shape_of
 
 #: The longest failure message of one check (the descriptions in it are bounded already), and
 #: the longest description of what a hidden check received (a value, or an error's text).
@@ -62,7 +62,7 @@ class Verdict:
 
 def _value_text(x, limit=None):
     text = describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x)
-    return text if limit is None or len(text) <= limit else text[:limit - 2] + " …"
+    return text if limit is None else cut(text, limit)
 
 
 def _numeric(x):
@@ -80,8 +80,7 @@ def _problem(name, where, outcome, limit=160):
     if outcome.get("not_implemented"):
         return f"{name} is not implemented yet (it raises NotImplementedError)."
     if outcome.get("error"):
-        error = str(outcome["error"])
-        return f"{where} raised {error if len(error) <= limit else error[:limit - 2] + ' …'}"
+        return f"{where} raised {cut(str(outcome['error']), limit)}"
     return None
 
 
@@ -163,7 +162,7 @@ def judge(test, outcomes):
             passed += 1
             passed_weight += weight
         else:
-            failures.append(failure if len(failure) <= MAX_MESSAGE else failure[:MAX_MESSAGE - 2] + " …")
+            failures.append(cut(failure, MAX_MESSAGE))
     if total and passed == total:
         earned = points
     elif passed == 0:
