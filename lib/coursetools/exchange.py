@@ -391,14 +391,13 @@ class CollectOwnSubmissions(ExchangeCollect):
         """The submissions to collect, without those whose secret another student's submission
         carries too: ``release_feedback`` names a feedback page after the secret alone, so one
         student's page would overwrite the other's, and be fetched by both. Said for each."""
-        def secret(record):
-            return submission_secret(os.path.join(self.inbound_path, record['filename']))
+        secrets = [submission_secret(os.path.join(self.inbound_path, r['filename'])) for r in chosen]
         holders = {}
-        for record in chosen:
-            holders.setdefault(secret(record), []).append(record['username'])
+        for record, secret in zip(chosen, secrets):
+            holders.setdefault(secret, []).append(record['username'])
         kept = []
-        for record in chosen:
-            others = sorted(set(holders[secret(record)]) - {record['username']})
+        for record, secret in zip(chosen, secrets):
+            others = sorted(set(holders[secret]) - {record['username']})
             if others:
                 self.log.error(printable(
                     f"not collected: {record['filename']}: it carries the same submission secret as "
