@@ -135,3 +135,28 @@ def test_derivatives_from_the_output_equal_the_derivatives_from_the_input():
         f, df = act.get(name)
         np.testing.assert_allclose(from_output(f(v)) * np.ones_like(v), df(v), rtol=1e-12,
                                    atol=1e-15, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(64, 10), (31, 16), (32, 16), (40, 17), (5, 64, 3), (64, 1),
+                                   (1, 10), (7,), (3, 200, 10)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_along_axis_is_numpys_maximum_exactly(shape, dtype):
+    """Short rows are reduced down the transposed copy: the same numbers, nan and ±inf too,
+    on every axis and on strided (transposed) inputs."""
+    rng = np.random.default_rng(sum(shape))
+    v = rng.standard_normal(shape).astype(dtype)
+    v.flat[::11] = np.nan
+    v.flat[1::13] = -np.inf
+    v.flat[2::17] = np.inf
+    for x in (v, v.T, v[..., ::2]):
+        for axis in range(-x.ndim, x.ndim):
+            got, expected = act.max_along_axis(x, axis), x.max(axis=axis, keepdims=True)
+            assert got.shape == expected.shape and got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected, err_msg=f"{x.shape} axis {axis}")
+
+
+def test_softmax_of_many_short_rows_matches_the_row_by_row_formula():
+    v = np.random.default_rng(3).standard_normal((1000, 10)) * 30
+    expected = np.exp(v - v.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(act.softmax(v), expected)
