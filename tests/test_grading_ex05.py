@@ -283,3 +283,30 @@ def test_labels_of_the_wrong_shape_fail_without_blowing_up_the_grader():
     finally:
         tracemalloc.stop()
     assert peak < 50 * 2**20, f"judging took {peak / 2**20:.0f} MB"
+
+
+def test_parameters_of_another_form_fail_before_the_loss_is_computed_on_them():
+    """"Is the loss lower after one step?" evaluates a forward pass on the parameters the
+    student's step left, in the grading process: a b1 of shape (K, 1, 1) would broadcast the
+    hidden layer into K copies (K = 3000: 1.6 GB). Parameters of another form fail first."""
+    import tracemalloc
+    from coursetools import judge
+    from coursetools.course import ROOT
+    from selfcheck.verdict import judge_case
+    cases = judge.load(A, ROOT).judge_plan()["test_train_step"]["cases"]
+    (case,) = [c for c in cases if c["kind"] == "satisfies"]
+    bomb = {"W1": np.zeros((3, 2000), np.int8), "b1": np.zeros((3000, 1, 1), np.int8),
+            "W2": np.zeros((2000, 2000), np.int8), "b2": np.zeros(2000, np.int8),
+            "W3": np.zeros((2000, 4), np.int8), "b3": np.zeros(4, np.int8)}
+    tracemalloc.start()
+    try:
+        ok, message = judge_case("train_step", case, {"value": bomb})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not ok and "not of the expected form" in message and "W1: (3, 8) floats" in message
+    assert peak < 20 * 2**20, f"judging took {peak / 2**20:.0f} MB"
+    # the same form as the network sent passes the guard and is judged by the loss
+    right = {k: np.zeros(form[1]) for k, form in case["like"]["dict"].items()}
+    ok, message = judge_case("train_step", case, {"value": right})
+    assert ok, message          # all zeros: log 4, below the starting network's loss

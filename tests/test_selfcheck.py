@@ -278,3 +278,22 @@ def test_descriptions_stay_short_however_a_value_is_packed():
     assert len(describe(nested)) <= MAX_DESCRIPTION
     flat = tuple(tuple(repr(float(i)) for i in range(j, j + 8)) for j in range(0, 64, 8))
     assert len(describe(flat)) <= MAX_DESCRIPTION
+
+
+def test_a_satisfies_check_with_a_form_judges_only_values_of_that_form():
+    from selfcheck.compare import structure_of
+    from selfcheck.verdict import judge_case
+    like = {"W": np.zeros((2, 3)), "b": np.zeros(3)}
+    case = {"kind": "satisfies", "where": "step(…)", "message": "the loss must go down",
+            "test": "np.sum(r['W']) + np.sum(r['b']) == 0.0",
+            "like": structure_of(like)}
+    assert judge_case("step", case, {"value": {"W": np.zeros((2, 3)), "b": np.zeros(3)}}) == (True, None)
+    for wrong in ({"W": np.zeros((2, 3))},                                  # a key missing
+                  {"W": np.zeros((2, 3)), "b": np.zeros((4000, 1, 3))},      # would broadcast
+                  {"W": np.zeros((2, 3), int), "b": np.zeros(3)},            # integers
+                  {"W": np.zeros((2, 3)), "b": np.zeros(3), "extra": 1.0},
+                  [np.zeros((2, 3)), np.zeros(3)], "W", None):
+        ok, message = judge_case("step", case, {"value": wrong})
+        assert not ok and "not of the expected form (a dict with W: (2, 3) floats, b: (3,) floats)" in message
+    assert structure_of(np.float64(1.5)) == structure_of(2.0) == ["array", [], "f"]
+    assert structure_of([1, [2, 3]])[0] == "list" and structure_of(True) == ["array", [], "i"]

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from selfcheck import codec
-from selfcheck.compare import describe
+from selfcheck.compare import describe, structure_of
 from selfcheck.verdict import judge as judge_test
 
 CHECKS_FILE = "checks.py"
@@ -153,10 +153,19 @@ class Test:
         return self.values(p, numeric, rtol=rtol, atol=atol, weight=weight, label=label,
                            hints=[(-numeric, "the sign of your derivative is flipped.")])
 
-    def satisfies(self, p, test, message, weight=1.0, label=None):
+    def satisfies(self, p, test, message, weight=1.0, label=None, like=None):
         """The probe's value ``r`` must make the expression ``test`` true (e.g. ``"r >= 0.9"``);
-        ``message`` says what was wanted when it does not."""
-        return self._add(p, "satisfies", label, weight, test=test, message=message)
+        ``message`` says what was wanted when it does not.
+
+        The expression runs where the check is judged (for the grade: in the grading process,
+        outside the sandbox). When it computes on arrays the student's code chose, give ``like``,
+        a value of the form ``r`` must have (the same dict keys, array shapes and kinds of
+        numbers): a value of another form fails before the expression sees it, so that it
+        cannot broadcast into an array larger than any answer needs."""
+        fields = {"test": test, "message": message}
+        if like is not None:
+            fields["like"] = structure_of(like)
+        return self._add(p, "satisfies", label, weight, **fields)
 
 
 def hint_values(hints, *args, **kwargs):

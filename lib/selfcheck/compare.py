@@ -2,6 +2,7 @@
 
     describe(x)                      a short readable description: arrays show shape and entries
     shape_of(x)                      the shape of an array-like, as a tuple
+    structure_of(x)                  the form of a value (dict keys, array shapes and kinds)
     compare(received, expected, rtol, atol) -> (ok, detail)
         entry by entry, |received − expected| ≤ atol + rtol·|expected|; nan equals nan, ±inf
         equals itself; complex numbers answer a real question only with zero imaginary parts;
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["describe", "shape_of", "compare", "cut", "MAX_DESCRIPTION"]
+__all__ = ["describe", "shape_of", "structure_of", "compare", "cut", "MAX_DESCRIPTION"]
 
 
 #: The longest description a message shows (a nested value is cut here), and how deep a
@@ -65,6 +66,26 @@ def shape_of(x):
     if arr.dtype.kind not in "biufc":
         raise ValueError("not an array of numbers")
     return tuple(arr.shape)
+
+
+def structure_of(x, _depth=0):
+    """The form of a value, as JSON-ready data: a number or an array of numbers gives
+    ``["array", shape, kind]`` (kind "f" for floats, "i" for integers and booleans, "c" for
+    complex), a dict ``{"dict": {key: form}}``, a list or tuple ``["list", [forms]]``, anything
+    else ``["other", type name]``. Two values of the same form have the same keys, the same shapes
+    and kinds of numbers: a check can ask for the form before it computes anything on a value."""
+    if isinstance(x, dict) and _depth < MAX_DEPTH + 2:
+        return {"dict": {str(k): structure_of(v, _depth + 1) for k, v in sorted(x.items(), key=str)}}
+    try:
+        arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+        kind = arr.dtype.kind
+    except Exception:
+        kind = None
+    if kind is not None and kind in "biufc":
+        return ["array", list(arr.shape), "i" if kind in "bu" else kind]
+    if isinstance(x, (list, tuple)) and _depth < MAX_DEPTH + 2 and len(x) <= 64:
+        return ["list", [structure_of(v, _depth + 1) for v in x]]
+    return ["other", type(x).__name__[:60]]
 
 
 def _flat_floats(x):

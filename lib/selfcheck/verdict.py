@@ -5,7 +5,8 @@ A test is a dict ``{"name", "points", "cases": [case, …]}``; a case is a dict 
     id, kind ("values" | "shape" | "satisfies"), where (how the call is shown to the student),
     weight, and for "values": expected, rtol, atol, hints [[wrong value, text], …];
     for "shape": expected_shape; for "satisfies": test (an expression in r, the received value),
-    message.
+    message, and optionally like (the ``structure_of`` form r must have before the expression
+    is evaluated on it).
 
 An outcome is what one call gave: ``{"value": …}``, or ``{"error": "Type: message"}``, or
 ``{"not_implemented": True}``, each with optional ``"notes"`` (warnings raised inside the call).
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from selfcheck.compare import compare, cut, describe, shape_of
+from selfcheck.compare import compare, cut, describe, shape_of, structure_of
 
 #: The longest failure message of one check (the descriptions in it are bounded already), and
 #: the longest description of what a hidden check received (a value, or an error's text).
@@ -84,6 +85,19 @@ def _problem(name, where, outcome, limit=160):
     return None
 
 
+def _form_text(form):
+    """A short description of a ``structure_of`` form: "a dict with W1 (2, 16) floats, …"."""
+    if isinstance(form, dict):
+        items = ", ".join(f"{k}: {_form_text(v)}" for k, v in form["dict"].items())
+        return cut(f"a dict with {items}", 300)
+    if form[0] == "array":
+        kinds = {"f": "floats", "i": "integers", "c": "complex numbers"}
+        return f"{tuple(form[1])} {kinds.get(form[2], form[2])}" if form[1] else f"a number"
+    if form[0] == "list":
+        return f"a sequence of {len(form[1])}"
+    return form[1]
+
+
 def _notes(outcome):
     return "".join(f"\n    note: your code raised a warning: {n}" for n in (outcome or {}).get("notes", []))
 
@@ -109,6 +123,12 @@ def judge_case(name, case, outcome):
             return True, None
         return False, f"{where} returned shape {got}, expected shape {want}" + _notes(outcome)
     if kind == "satisfies":
+        like = case.get("like")
+        if like is not None and structure_of(value) != like:
+            # the expression runs only on a value of the expected form: arithmetic on arrays of
+            # other shapes could broadcast into more memory and time than any answer needs
+            return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit)}, "
+                           f"which is not of the expected form ({_form_text(like)})" + _notes(outcome))
         try:
             with np.errstate(all="ignore"):
                 ok = bool(eval(case["test"], {"np": np, "math": math, "__builtins__": {}},  # noqa: S307

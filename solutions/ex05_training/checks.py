@@ -269,7 +269,7 @@ def _(t):
                     f"(lambda P: {_loss_expression(Xd, yd, 3)} < {before!r})(r)",
                     message=f"the loss on this batch must be lower after the step than before it ({before:.6f}); "
                             f"received: the parameters after your step",
-                    label="is the loss lower after one step?")
+                    label="is the loss lower after one step?", like=deep)
 
 
 # ----------------------------------------------------------------------------------------------
