@@ -198,3 +198,19 @@ def given_function_leaks(name, exercises=None):
     if (Path(exercises or ROOT / "exercises") / name / judge.CHECKS_FILE).exists():
         leaks.append("checks.py was released")
     return leaks
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_each_test_cell_says_how_many_checks_it_runs(name):
+    """"# f: 3 visible checks here; 4 more, on other inputs, when graded": the counts are the plan's."""
+    plan = json.loads((ROOT / "exercises" / name / "visible_checks.json").read_text())["tests"]
+    nb = nbformat.read(ROOT / "exercises" / name / f"{name}.ipynb", as_version=4)
+    seen = 0
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        match = re.search(r"(\d+) visible checks? here; (\d+) more", cell.source)
+        if grade_id in plan and match:
+            seen += 1
+            test = plan[grade_id]
+            assert (int(match[1]), int(match[2])) == (len(test["cases"]), test["hidden_checks"]), grade_id
+    assert seen, f"{name}: no test cell says how many checks it runs"

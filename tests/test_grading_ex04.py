@@ -94,7 +94,7 @@ MISTAKE_SCORES = {
     "test_train_222": 0.33,            # 1 of 6: the final weights are off; so are the errors, except E after one step
     "test_mlp_gradients": 2.46,        # 4 of 13 (weighted): the losses and the batch of one
     "test_numerical_gradient": 2,
-    "test_gradient_check": 2.5,        # 5 of 6: misses the 10 % error in the smallest entry
+    "test_gradient_check": 2.57,       # 6 of 7: misses the 10 % error in the smallest entry
 }
 MISTAKE_HINTS = {
     "test_backprop_222": "the paths add up",
@@ -109,7 +109,7 @@ ONE_SIDED = ("        grad[j] = (f_plus - f_minus) / (2 * h)",
 ONE_SIDED_SCORES = dict(
     {"test_backprop_222": 5, "test_train_222": 2, "test_mlp_gradients": 8},
     test_numerical_gradient=0.4,       # 1 of 5: only "x is left unchanged"
-    test_gradient_check=1.0,           # 2 of 6: it now fails right gradients; catches the two visible wrong ones
+    test_gradient_check=1.29,          # 3 of 7: it fails right gradients; catches the wrong ones given alone
 )
 
 HARD_CODED_SCORES = {  # every visible check it can pass, no hidden one
@@ -117,7 +117,7 @@ HARD_CODED_SCORES = {  # every visible check it can pass, no hidden one
     "test_train_222": 0.67,            # 2 of 6: the notes' example
     "test_mlp_gradients": 1.85,        # 3 of 13 (weighted): the 2-3-2 example's loss and gradients
     "test_numerical_gradient": 0.8,    # 2 of 5: Σ x³ at the visible x, and x unchanged
-    "test_gradient_check": 0.5,        # 1 of 6: the visible right gradient ("passed")
+    "test_gradient_check": 0.43,       # 1 of 7: the visible right gradient ("passed")
 }
 
 LIBRARY = {
@@ -186,6 +186,26 @@ def _hard_coded(solution_nb):
     }
 
 
+# A checker without finite differences: the first gradient it is given for a point x is taken as
+# the truth, and later ones are measured against it (the checks once gave the right one first).
+REMEMBERS = '''
+_seen = {}
+
+def numerical_gradient(f, x, h=1e-5):
+    raise NotImplementedError
+
+def gradient_check(f, x, analytic, h=1e-5, tol=1e-6):
+    a = np.asarray(analytic, float)
+    key = np.asarray(x, float).tobytes()
+    if key not in _seen:
+        _seen[key] = a
+        return True, 0.0
+    g = _seen[key]
+    error = float(np.max(np.abs(a - g)) / max(float(np.max(np.abs(a) + np.abs(g))), 1e-12))
+    return error <= tol, error
+'''
+
+
 @pytest.fixture(scope="module")
 def graded(course_copy):
     root = course_copy
@@ -197,6 +217,7 @@ def graded(course_copy):
     scores = grade_all(root, A, {**class_of(mistakes=mistakes, hard_coded=_hard_coded(solution_nb), library=LIBRARY),
         "one_sided": lambda released, perfect: replace_answers(
             perfect, {"gradient_checker": checker.replace(*ONE_SIDED)}),
+        "remembers": lambda released, perfect: replace_answers(perfect, {"gradient_checker": REMEMBERS}),
     })
     return root, scores
 
@@ -232,3 +253,11 @@ def test_calling_the_library_earns_nothing_for_that_function(graded):
     assert "nnlib.gradcheck.numerical_gradient" in text and "not available while graded" in text
     text = output_text(root, "library", A, "test_mlp_gradients")
     assert "nnlib.losses.softmax_cross_entropy" in text and "not available while graded" in text
+
+
+def test_a_checker_that_remembers_earlier_gradients_earns_no_hidden_check(graded):
+    """No two hidden checks share a point, some give the wrong gradient first and one gives only
+    a wrong gradient: remembering what came before answers none of them."""
+    cells = graded[1]["remembers"]["cells"]
+    # visible: the right gradient (taken as the truth) and the two wrong ones measured against it
+    assert cells["test_gradient_check"] == pytest.approx(1.29)       # 3 of 7: no hidden one

@@ -312,15 +312,11 @@ _HINTS_CHECK = [
 ]
 _HINTS_PAIR = [(lambda f, x, r, w, g=g: np.concatenate([g(f, x, r), g(f, x, w)]), text) for g, text in _HINTS_CHECK]
 
-# (passed, error) as the array [passed, error]; a right and a wrong gradient side by side.
+# (passed, error) as the array [passed, error].
 _PRELUDE_CHECK = '''
 def _passed_error(result):
     passed, error = result
     return np.array([float(passed), float(error)])
-
-def _right_and_wrong(f, x, right, wrong):
-    return np.concatenate([_passed_error(gradient_check(f, x, right)),
-                           _passed_error(gradient_check(f, x, wrong))])
 '''
 
 
@@ -333,24 +329,38 @@ def _(t):
         t.values(probe(f"_passed_error(gradient_check({_CUBE}, x, analytic))", x=x0, analytic=analytic),
                  expected=_check_reference(_cube, x0, analytic), rtol=rtol, atol=1e-7,
                  hints=hint_values(_HINTS_CHECK, _cube, x0, analytic), label=label)
-    # Each hidden check gives the checker a right and a wrong gradient for the same function, and
-    # compares (passed, error) for both: a checker must pass the one and catch the other.
+    # Each hidden check gives the checker a wrong and then a right gradient for the same function,
+    # and compares (passed, error) for both: a checker must catch the one and pass the other. No
+    # two checks share a point x, and one gives only a wrong gradient: a checker that remembers
+    # what it was given before (the visible checks give the right gradient first) and takes it
+    # as the truth cannot answer them without finite differences.
     with t.hidden():
         rng = np.random.default_rng(40405)
-        A, w0 = rng.normal(size=(5, 3)), rng.normal(size=3)
+        A, w0, w1 = rng.normal(size=(5, 3)), rng.normal(size=3), rng.normal(size=3)
         softplus = lambda w: float(np.sum(np.log1p(np.exp(A @ w))))     # Σ softplus(A w)
-        right = A.T @ (1 / (1 + np.exp(-(A @ w0))))
+        softplus_gradient = lambda w: A.T @ (1 / (1 + np.exp(-(A @ w))))
+        right = softplus_gradient(w0)
         nudged = right.copy()
         nudged[np.argmin(np.abs(right))] *= 1.1                         # its smallest entry 10 % off
         tiny = np.array([1e-9, -2e-9, 0.0])
         square = lambda v: float(np.sum(v ** 2))
-        for f, f_expr, inputs, x, r, w, label in (
-                (softplus, "lambda w: float(np.sum(np.log1p(np.exp(A @ w))))", {"A": A}, w0, right, nudged,
-                 "a softplus loss: its right gradient, then the same with its smallest entry 10 % off"),
-                (softplus, "lambda w: float(np.sum(np.log1p(np.exp(A @ w))))", {"A": A}, w0, right, right / 5,
-                 "a softplus loss: its right gradient, then the same divided by 5"),
-                (square, "lambda v: float(np.sum(v ** 2))", {}, tiny, 2 * tiny, -2 * tiny,
-                 "Σ v² near v = 0: the right (nearly zero) gradient, then its negative")):
-            t.values(probe(f"_right_and_wrong({f_expr}, x, right, wrong)", x=x, right=r, wrong=w, **inputs),
-                     expected=np.concatenate([_check_reference(f, x, r), _check_reference(f, x, w)]),
-                     rtol=1e-2, atol=1e-7, hints=hint_values(_HINTS_PAIR, f, x, r, w), label=label)
+        softplus_expr = "lambda w: float(np.sum(np.log1p(np.exp(A @ w))))"
+        for f, f_expr, inputs, x, r, w, wrong_first, label in (
+                (softplus, softplus_expr, {"A": A}, w0, right, nudged, True,
+                 "a softplus loss: its gradient with the smallest entry 10 % off, then the right one"),
+                (softplus, softplus_expr, {"A": A}, w1, softplus_gradient(w1), softplus_gradient(w1) / 5, True,
+                 "a softplus loss at another point: its gradient divided by 5, then the right one"),
+                (square, "lambda v: float(np.sum(v ** 2))", {}, tiny, 2 * tiny, -2 * tiny, True,
+                 "Σ v² near v = 0: the negative of the right (nearly zero) gradient, then the right one")):
+            first, second = (w, r) if wrong_first else (r, w)
+            t.values(probe(f"np.concatenate([_passed_error(gradient_check({f_expr}, x, first)), "
+                           f"_passed_error(gradient_check({f_expr}, x, second))])",
+                           x=x, first=first, second=second, **inputs),
+                     expected=np.concatenate([_check_reference(f, x, first), _check_reference(f, x, second)]),
+                     rtol=1e-2, atol=1e-7, hints=hint_values(_HINTS_PAIR, f, x, first, second), label=label)
+        x2 = rng.normal(size=(2, 3))
+        t.values(probe("_passed_error(gradient_check(lambda v: float(np.sum(np.sin(v))), x, analytic))",
+                       x=x2, analytic=-np.cos(x2)),
+                 expected=_check_reference(lambda v: float(np.sum(np.sin(v))), x2, -np.cos(x2)), rtol=1e-2,
+                 atol=1e-7, hints=hint_values(_HINTS_CHECK, lambda v: float(np.sum(np.sin(v))), x2, -np.cos(x2)),
+                 label="Σ sin v with the sign of its gradient flipped (the only gradient given)")
