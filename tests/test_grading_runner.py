@@ -20,8 +20,10 @@ ENDLESS_SECONDS = 3  # the limit per cell in the tests of endless cells (the oth
 
 
 def run(cells, tmp_path, keep=None, cell_seconds=120):
-    """Run ``cells`` (sources) through the runner in ``tmp_path``; what it wrote to its output."""
-    notebook = {"cells": [{"cell_type": "code", "source": s, "metadata": {}} for s in cells]}
+    """Run ``cells`` (sources, or cell dicts) through the runner in ``tmp_path``; what it wrote
+    to its output."""
+    notebook = {"cells": [dict({"cell_type": "code", "source": s, "metadata": {}}) if isinstance(s, str)
+                          else dict({"cell_type": "code", "metadata": {}}, **s) for s in cells]}
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     with tempfile.TemporaryFile() as out:
         argv = [sys.executable, "-m", "selfcheck.runner", "--output-fd", str(out.fileno()),
@@ -134,3 +136,26 @@ def test_what_the_shell_forges_on_its_own_pipe_ends_only_its_own_run(tmp_path):
     result = run(["print('before')", forge, "print('after')"], tmp_path)
     assert result["status"].startswith("the kernel died")
     assert outputs(result, 0)[0]["text"] == "before\n"
+
+
+def test_each_check_s_outcome_is_kept_before_the_next_call_and_under_the_runner_s_name(tmp_path):
+    """A cell that names a case sends that case's outcome with its answer. A later cell can
+    neither change an earlier case's outcome, nor give one under another case's name, nor
+    leave one for a case whose cell has not run."""
+    shell = "__import__('selfcheck.shell', fromlist=['set_cell_result'])"
+    cells = [
+        "answers = []",
+        {"source": f"{shell}.set_cell_result({{'value': 1.0}})", "case": ["t", "t/0"]},
+        # a later call: rewrites what it can reach of the earlier outcome, and claims other names
+        {"source": (f"import selfcheck.shell as s\n"
+                    f"s._CELL_RESULT[:] = []\n"
+                    f"s.set_cell_result({{'test': 'u', 'id': 't/0', 'value': 99.0}})"), "case": ["t", "t/1"]},
+        {"source": "x = 1", "case": ["t", "t/2"]},                  # leaves no result
+        "print('the student cell after the checks')",
+    ]
+    result = run(cells, tmp_path, keep=1)
+    assert result["status"] == "ok"
+    assert result["outcomes"] == [
+        {"test": "t", "id": "t/0", "outcome": {"value": 1.0}},
+        {"test": "t", "id": "t/1", "outcome": {"test": "u", "id": "t/0", "value": 99.0}},
+    ]

@@ -40,7 +40,6 @@ import datetime
 import json
 import os
 import queue
-import re
 import shutil
 import stat
 import subprocess
@@ -62,11 +61,6 @@ EXPECTED_EXTRAS = {"timestamp.txt", "submission_secret.txt", judging.VISIBLE_FIL
 #: what an import leaves out of a student's folder (JupyterLab's and Python's caches)
 IMPORT_IGNORED = (".ipynb_checkpoints", "__pycache__", "*.pyc")
 MAX_RESULTS_BYTES = 64 << 20
-#: The most data one check's value may take in the results file (8 MB: the largest value any
-#: check expects is a few kilobytes). A larger one is not read: reading it back could take
-#: the grading process gigabytes, outside the sandbox's limits.
-MAX_VALUE_BYTES = 8 << 20
-_RECORD_START = re.compile(r'\{"test": ("(?:[^"\\]|\\.){1,200}"), "id": ("(?:[^"\\]|\\.){1,200}")')
 MAX_NOTEBOOK_BYTES = 32 << 20
 #: The most cells a submitted notebook may have (the released ones have at most a few hundred):
 #: each cell costs the grading process time and memory outside the sandbox's limits.
@@ -310,52 +304,58 @@ def _test_ids(nb):
             if c.cell_type == "code" and _role(_meta(c)) == "test"]
 
 
-def probe_texts(probes):
-    """{test id: its probes as JSON text}, made once per class run from ``judge.probe_plan()``."""
-    return {test_id: json.dumps(plan, allow_nan=False) for test_id, plan in probes["tests"].items()}
+def probe_cells(probes, tests):
+    """The checks' calls as the runner's cells, made once per class run from
+    ``judge.probe_plan()``: [(test id, case id, cell source)], one cell per case, every visible
+    case before any hidden one. A call can only learn the inputs of the cases before it, and the
+    outcome of every visible case (whose messages show more of what came back) is kept before any
+    hidden input reaches the student's code."""
+    runtime = "__import__('selfcheck.runtime', fromlist=['run_case'])"
+    hidden = {c["id"] for t in tests.values() for c in t["cases"] if c.get("hidden")}
+    cells = []
+    for test_id, plan in probes["tests"].items():
+        prelude = plan.get("prelude", "")
+        for case in plan["cases"]:
+            text = json.dumps(case, allow_nan=False)
+            cells.append((case["id"] in hidden, test_id, case["id"],
+                          f"{runtime}.run_case({test_id!r}, {text!r}, {prelude!r})"))
+    return [cell[1:] for cell in sorted(cells, key=lambda c: c[0])]     # a stable sort
 
 
-def sandbox_notebook(graded, plans, results_file):
+def sandbox_notebook(graded, calls):
     """What runs in the sandbox, as the runner reads it (``{"cells": [{"cell_type", "source"}]}``):
-    test cells only take a snapshot; the checks' calls come last, each cell carrying its test's
-    probes (``plans``: see ``probe_texts``; they exist nowhere in the sandbox before that)."""
-    runtime = "__import__('selfcheck.runtime', fromlist=['run'])"
+    test cells only take a snapshot; the checks' calls come last, one cell per case, each naming
+    its case (``calls``: see ``probe_cells``; they exist nowhere in the sandbox before that).
+    Cases of tests whose cell is not in the notebook are left out."""
+    runtime = "__import__('selfcheck.runtime', fromlist=['snapshot'])"
     cells = []
     for cell in graded.cells:
         source = cell.source if cell.cell_type == "code" else ""
         if cell.cell_type == "code" and _role(_meta(cell)) == "test":
             source = f"{runtime}.snapshot({_meta(cell)['grade_id']!r}, globals())"
         cells.append({"cell_type": cell.cell_type, "source": source})
-    for test_id in _test_ids(graded):
-        cells.append({"cell_type": "code",
-                      "source": f"{runtime}.run({test_id!r}, {plans[test_id]!r}, {results_file!r})"})
+    present = set(_test_ids(graded))
+    for test_id, case_id, source in calls:
+        if test_id in present:
+            cells.append({"cell_type": "code", "source": source, "case": [test_id, case_id]})
     return {"cells": cells}
 
 
 # ----------------------------------------------------------------------------------------------
-# Reading back what the sandbox wrote (all of it the student's claims, checked before use)
+# Reading back what the sandbox sent (all of it the student's claims, checked before use)
 # ----------------------------------------------------------------------------------------------
-def read_outcomes(path, tests):
-    """{test id: {case id: outcome}} from the results file; unreadable lines are ignored."""
+def read_outcomes(records, tests):
+    """{test id: {case id: outcome}} from the runner's outcome records; unreadable ones are
+    ignored."""
     from selfcheck import codec
     known = {t: {c["id"] for c in plan["cases"]} for t, plan in tests.items()}
     out = {t: {} for t in tests}
-    path = Path(path)
-    if not path.is_file() or path.is_symlink():
+    if not isinstance(records, list):
         return out
-    with open(path, "rb") as f:
-        data = f.read(MAX_RESULTS_BYTES)
-    for line in data.decode("utf-8", errors="replace").splitlines():
+    for record in records:
         try:
-            if len(line) > MAX_VALUE_BYTES:
-                start = _RECORD_START.match(line)
-                test, case = json.loads(start[1]), json.loads(start[2])
-                outcome = {"error": f"ValueError: it returned {len(line) >> 20} MB of data, too "
-                                    f"much to judge (a check's answer is a few kilobytes)"}
-            else:
-                record = json.loads(line)
-                test, case, outcome = record["test"], record["id"], record["outcome"]
-        except Exception:  # not JSON, too deeply nested, not a record: the student's own loss
+            test, case, outcome = record["test"], record["id"], record["outcome"]
+        except Exception:  # not a record: the student's own loss
             continue
         if not isinstance(test, str) or test not in known or case not in known[test] or case in out[test]:
             continue
@@ -463,7 +463,7 @@ class ClassRun:
                 limits.cell_seconds = self.judge.cell_seconds  # the assignment's own cell limit
         self.sandbox = sandboxing.Sandbox(library, limits=limits, unsafe=unsafe)
         self.probes = self.judge.probe_plan()
-        self.plans = probe_texts(self.probes)
+        self.calls = probe_cells(self.probes, self.tests)
         self.released = nbformat.read(self.root / "exercises" / assignment / self.notebook,
                                       as_version=4)
 
@@ -502,16 +502,16 @@ class ClassRun:
         try:
             # the notebook goes in through the runner's standard input, never onto the sandbox's
             # disk: the cells that carry the checks' inputs reach the student's code only when run
-            notebook = json.dumps(sandbox_notebook(graded, self.plans, "results.jsonl")).encode()
+            notebook = json.dumps(sandbox_notebook(graded, self.calls)).encode()
             python = (f"{sandboxing.ENV_MOUNT}/bin/python" if not self.sandbox.unsafe
                       else sys.executable)
             run = self.sandbox.run([python, "-m", "selfcheck.runner",
                                     "--keep", str(len(graded.cells)), "--output-fd", "{fd}",
                                     "--cell-timeout", str(self.sandbox.limits.cell_seconds)],
-                                   scratch, slot, channel=MAX_NOTEBOOK_BYTES, stdin=notebook)
+                                   scratch, slot, channel=MAX_NOTEBOOK_BYTES + MAX_RESULTS_BYTES,
+                                   stdin=notebook)
             result["log"], result["sandbox_seconds"] = run.output, round(run.seconds, 3)
-            outcomes = read_outcomes(scratch / "results.jsonl", self.tests)
-            executed, status = None, ""
+            executed, status, sent = None, "", {}
             try:
                 sent = json.loads(run.channel.decode("utf-8"))
                 status = str(sent.get("status", ""))[:300]
@@ -520,6 +520,8 @@ class ClassRun:
                     executed = None
             except Exception:  # nothing sent (the run was killed), or not what the runner sends
                 executed = None
+            outcomes = read_outcomes(sent.get("outcomes") if isinstance(sent, dict) else None,
+                                     self.tests)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         verdicts = self.judge.judge(outcomes)
@@ -628,15 +630,18 @@ def _record(gb, run, student, result):
     nbformat.write(result.pop("notebook"), target / run.notebook)
     # the exchange's files of the submission go along, as with nbgrader's autograde: generate_feedback
     # copies them to feedback/, and release_feedback needs both there to name the feedback it puts
-    # in the exchange (the time it was submitted, and the secret only that student's fetch knows)
-    for name in ("timestamp.txt", "submission_secret.txt"):
-        path = run.root / "submitted" / student / run.assignment / name
-        if path.is_file() and not path.is_symlink():
-            shutil.copyfile(path, target / name)
+    # in the exchange (the time it was submitted, and the secret only that student's fetch knows).
+    # The time is the one recorded below, written as nbgrader submit writes it, never the
+    # student's text (release_feedback prints it in the instructor's terminal).
+    timestamp, _ = submission_time(run.assignment, student, run.root)
+    if timestamp is not None:
+        (target / "timestamp.txt").write_text(f"{timestamp:%Y-%m-%d %H:%M:%S.%f} UTC", encoding="ascii")
+    secret = run.root / "submitted" / student / run.assignment / "submission_secret.txt"
+    if secret.is_file() and not secret.is_symlink():
+        shutil.copyfile(secret, target / "submission_secret.txt")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's autoflush notices from nbgrader's models
         gb.update_or_create_student(student)
-        timestamp, _ = submission_time(run.assignment, student, run.root)
         submission = gb.update_or_create_submission(run.assignment, student,
                                                     **({"timestamp": timestamp} if timestamp else {}))
         notebook = next(nb for nb in submission.notebooks if nb.name == run.notebook[:-len(".ipynb")])

@@ -9,8 +9,13 @@ interrupted, once (SIGINT: a ``KeyboardInterrupt`` error in that cell), and the 
 the next cell; a cell still running SECONDS after its interrupt ends the run, with the shell
 stopped (status "a cell ran past the time limit …"). A shell that dies ends the run too ("the
 kernel died …"). The first N cells, with their outputs, and the status (``ok``, or why the run
-ended early) are written as one JSON object ``{"status": …, "notebook": {"cells": […]}}`` to the
-file descriptor FD, a pipe that the grader reads.
+ended early) are written as one JSON object ``{"status": …, "notebook": {"cells": […]},
+"outcomes": […]}`` to the file descriptor FD, a pipe that the grader reads.
+
+A cell of the notebook may name a check's case, ``"case": [test id, case id]``: what that cell
+left as its result (``selfcheck.runtime.run_case``) is that case's outcome, kept here, under the
+name this process gave it, before the next cell is sent (``{"test", "id", "outcome"}`` in
+``outcomes``; nothing for a cell that left none).
 
 Why two processes. This one is the grader's: it alone holds FD, and it makes itself undumpable,
 so the shell, which runs as the same user, cannot trace it, read its memory or reach its file
@@ -18,7 +23,8 @@ descriptors. The shell is forked before the notebook is read, so it never holds 
 receives each cell only when that cell's turn comes. The cells after the first N call the
 student's functions on the checks' inputs; they are sent only once the first N cells' outputs
 are final here, and nothing the shell sends back for them is kept. So nothing the student's code
-does can put a check's input into the outputs the grader receives, or write to FD.
+does can put a check's input into the outputs the grader receives, or write to FD; and no call
+can change the outcome of a call before it, or give one for a call that has not come yet.
 """
 from __future__ import annotations
 
@@ -33,6 +39,8 @@ import time
 import traceback
 
 MAX_NOTEBOOK_BYTES = 32 << 20   # read from standard input
+MAX_OUTCOME_BYTES = 8 << 20     # one check's outcome; a larger one is replaced by a note
+MAX_OUTCOMES_BYTES = 64 << 20   # all of them
 MAX_ANSWER_BYTES = 64 << 20     # one cell's answer from the shell
 STARTUP_SECONDS = 60            # for the shell to start (as a Jupyter kernel's start-up limit)
 
@@ -171,11 +179,13 @@ def _serve_in_child(commands, results, close):
 
 
 def run_notebook(shell, cells, keep, seconds):
-    """Run the code cells of ``cells`` in ``shell``; (status, the first ``keep`` cells as run).
+    """Run the code cells of ``cells`` in ``shell``; (status, the first ``keep`` cells as run,
+    the outcomes of the cells that name a case).
 
     The first ``keep`` cells' outputs are final before any later cell is sent."""
     ran = [{"cell_type": cell.get("cell_type"), "outputs": [], "execution_count": None}
            for cell in cells[:keep]]
+    outcomes, size = [], [0]
     status = "ok"
     try:
         for index, cell in enumerate(cells):
@@ -188,9 +198,28 @@ def run_notebook(shell, cells, keep, seconds):
                 ran[index].update(outputs=answer.get("outputs", []),
                                   execution_count=answer.get("execution_count"),
                                   interrupted=answer["interrupted"])
+            case = cell.get("case")
+            if case is not None and "result" in answer:
+                outcomes.append(_outcome(case, answer["result"], size))
     except ShellStopped as exc:
         status = str(exc)
-    return status, ran
+    return status, ran, outcomes
+
+
+def _outcome(case, result, size):
+    """The record of one case's outcome, as this process names it; too large a result (alone, or
+    after ``MAX_OUTCOMES_BYTES`` of others) is replaced by a note saying so."""
+    test, case_id = case
+    try:
+        text = json.dumps(result, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        result, text = {"error": "ValueError: the value it returned could not be read"}, ""
+    if len(text) > MAX_OUTCOME_BYTES or size[0] + len(text) > MAX_OUTCOMES_BYTES:
+        result = {"error": f"ValueError: it returned {len(text) >> 20} MB of data, too much to "
+                           f"judge (a check's answer is a few kilobytes)"}
+    else:
+        size[0] += len(text)
+    return {"test": test, "id": case_id, "outcome": result}
 
 
 def main(argv=None):
@@ -209,12 +238,13 @@ def main(argv=None):
         try:
             shell.ready()
         except ShellStopped as exc:
-            status, ran = str(exc), []
+            status, ran, outcomes = str(exc), [], []
         else:
-            status, ran = run_notebook(shell, cells, keep, args.cell_timeout)
+            status, ran, outcomes = run_notebook(shell, cells, keep, args.cell_timeout)
     finally:
         shell.stop()
-    data = json.dumps({"status": status, "notebook": {"cells": ran}}, default=repr).encode("utf-8")
+    data = json.dumps({"status": status, "notebook": {"cells": ran}, "outcomes": outcomes},
+                      default=repr).encode("utf-8")
     with os.fdopen(args.output_fd, "wb") as out:
         out.write(data)
     return 0

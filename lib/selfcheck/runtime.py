@@ -8,8 +8,10 @@ way. It decides nothing: the expected values and the scoring stay with whoever r
 own answers.
 
 When graded, every test cell first takes a snapshot of the namespace (``snapshot``), so that each
-test later sees the functions as they were defined at its cell; the calls themselves (``run``)
-happen after the student's last cell, and their outcomes are written to a file.
+test later sees the functions as they were defined at its cell; the calls themselves happen after
+the student's last cell, one case per cell (``run_case``), and each outcome goes out with that
+cell's answer to the runner (``selfcheck.runner``), which keeps it before the next case's inputs
+are sent: nothing a later call does can change or add to what an earlier one returned.
 """
 from __future__ import annotations
 
@@ -77,19 +79,17 @@ def snapshot(test_id, namespace):
     _SNAPSHOTS[test_id] = dict(namespace)
 
 
-def run(test_id, plan, results_file):
-    """Run the cases of ``test_id`` (``plan``: its probes, as JSON text); append each outcome to
-    ``results_file``.
+def run_case(test_id, case, prelude=""):
+    """Run one case (``case``: its probe, as JSON text) of ``test_id`` in the namespace of the
+    test's snapshot; its outcome goes with the cell's answer (``selfcheck.shell``).
 
-    The namespace is the snapshot taken at the test's cell; a test whose cell never ran (the
-    notebook stopped before it) records nothing, so its cases count as not checked.
+    A test whose cell never ran (the notebook stopped before it) records nothing, so its cases
+    count as not checked.
     """
     if test_id not in _SNAPSHOTS:
         return
-    test = json.loads(plan)
-    scope = _SNAPSHOTS[test_id]
-    for case in test["cases"]:
-        inputs = {k: codec.decode(v) for k, v in case["inputs"].items()}
-        outcome = encode_outcome(call(case["expr"], inputs, scope, test.get("prelude", "")))
-        with open(results_file, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"test": test_id, "id": case["id"], "outcome": outcome}) + "\n")
+    case = json.loads(case)
+    inputs = {k: codec.decode(v) for k, v in case["inputs"].items()}
+    outcome = encode_outcome(call(case["expr"], inputs, _SNAPSHOTS[test_id], prelude))
+    from selfcheck.shell import set_cell_result
+    set_cell_result(outcome)

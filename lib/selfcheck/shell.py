@@ -9,7 +9,8 @@ IPython's traceback lines), within the limits below.
 
 ``serve(commands, results)`` says ``{"ready": true}`` through one pipe once IPython has started,
 then runs the cells sent through the other, one at a time, and answers each with
-``{"outputs": [...], "execution_count": n}``. An interrupt (SIGINT) that
+``{"outputs": [...], "execution_count": n}``, and ``"result": …`` when the cell left one with
+``set_cell_result`` (the outcome of a check's call: ``selfcheck.runtime.run_case``). An interrupt (SIGINT) that
 arrives while a cell runs becomes a ``KeyboardInterrupt`` error of that cell, as in a kernel;
 one that arrives between cells is ignored. ``exit()`` in a cell ends the process after that cell,
 as it ends a kernel.
@@ -278,16 +279,28 @@ class _Interruptible:
         self.running = False
 
 
+_CELL_RESULT = []
+
+
+def set_cell_result(result):
+    """Send ``result`` (JSON-able) with the answer of the cell that runs now."""
+    _CELL_RESULT[:] = [result]
+
+
 def run_cell(shell, source, interruptible):
-    """Run one cell's ``source``; its outputs and execution count."""
+    """Run one cell's ``source``; its outputs, execution count and result, if it left one."""
     shell.cell_outputs.reset()
+    _CELL_RESULT.clear()
     try:
         with interruptible:
             shell.run_cell(source, store_history=True)
     except BaseException as exc:  # an interrupt that arrived outside the cell's own code
         shell.cell_outputs.add({"output_type": "error", "ename": type(exc).__name__,
                            "evalue": str(exc), "traceback": [f"{type(exc).__name__}: {exc}"]})
-    return {"outputs": shell.cell_outputs.collected(), "execution_count": shell.execution_count - 1}
+    answer = {"outputs": shell.cell_outputs.collected(), "execution_count": shell.execution_count - 1}
+    if _CELL_RESULT:
+        answer["result"] = _CELL_RESULT[0]
+    return answer
 
 
 def serve(commands, results):
