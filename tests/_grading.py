@@ -75,7 +75,7 @@ def assert_designed(root, scores, assignment, student, expected, hints=(), **app
     """``student`` scores exactly ``expected`` cell by cell, and each hint {grade_id: text} shows
     under its cell in the autograded notebook."""
     import pytest
-    assert scores[student]["cells"] == pytest.approx(expected, **approx)
+    assert scores[student]["cells"] == pytest.approx(expected, **approx), (student, scores[student]["cells"])
     for gid, hint in dict(hints).items():
         assert hint in output_text(root, student, assignment, gid), (student, gid)
 

@@ -75,7 +75,7 @@ MISTAKES = {
 # Designed scores: points × (weight of checks passed) / (total weight), rounded to 0.01.
 MISTAKE_SCORES = {
     "test_perceptron_output": 1.33,    # 4 of 6: both boundary cases (v = 0) fail
-    "test_perceptron_step": 0.86,      # 2 of 7: only the steps that change nothing pass
+    "test_perceptron_step": 0.43,      # 1 of 7: the step that changes nothing (w left alone is weak)
     "test_perceptron_train": 2.0,      # final weights and verdicts right (8 of 16), every trace wrong
     "test_epoch_table": 3.0,
     "test_convergence_verdict": 3.5,   # 7 of 8: misses the cycle of period 2
@@ -118,7 +118,7 @@ HARD_CODED = {  # the visible examples' answers, whatever the input
 # Every visible check passes where it can; no hidden check does.
 HARD_CODED_SCORES = {
     "test_perceptron_output": 0.67,    # 2 of 6: the visible shape and the visible example
-    "test_perceptron_step": 0.86,      # 2 of 7: the visible notes' step, and w left unchanged
+    "test_perceptron_step": 0.43,      # 1 of 7: the visible notes' step (w left alone is weak)
     "test_perceptron_train": 1.0,      # the notes' example (weight 4 of 16)
     "test_epoch_table": 1.2,           # 2 of 5: shape and values of the notes' trace
     "test_convergence_verdict": 1.0,   # 2 of 8: the visible XOR and AND

@@ -94,7 +94,7 @@ MISTAKE_SCORES = {
     "test_train_222": 0.33,            # 1 of 6: the final weights are off; so are the errors, except E after one step
     "test_mlp_gradients": 2.46,        # 4 of 13 (weighted): the losses and the batch of one
     "test_numerical_gradient": 2,
-    "test_gradient_check": 2.57,       # 6 of 7: misses the 10 % error in the smallest entry
+    "test_gradient_check": 2.7,        # 9 of 10: misses the 10 % error in the smallest entry
 }
 MISTAKE_HINTS = {
     "test_backprop_222": "the paths add up",
@@ -108,16 +108,16 @@ ONE_SIDED = ("        grad[j] = (f_plus - f_minus) / (2 * h)",
              "        grad[j] = (f_plus - f(x)) / h")
 ONE_SIDED_SCORES = dict(
     {"test_backprop_222": 5, "test_train_222": 2, "test_mlp_gradients": 8},
-    test_numerical_gradient=0.4,       # 1 of 5: only "x is left unchanged"
-    test_gradient_check=1.29,          # 3 of 7: it fails right gradients; catches the wrong ones given alone
+    test_numerical_gradient=0.0,       # only "x is left unchanged", which is weak
+    test_gradient_check=1.8,           # 6 of 10: it catches every wrong gradient and fails every right one
 )
 
 HARD_CODED_SCORES = {  # every visible check it can pass, no hidden one
     "test_backprop_222": 1.0,          # 2 of 10: the notes' example
     "test_train_222": 0.67,            # 2 of 6: the notes' example
     "test_mlp_gradients": 1.85,        # 3 of 13 (weighted): the 2-3-2 example's loss and gradients
-    "test_numerical_gradient": 0.8,    # 2 of 5: Σ x³ at the visible x, and x unchanged
-    "test_gradient_check": 0.43,       # 1 of 7: the visible right gradient ("passed")
+    "test_numerical_gradient": 0.4,    # 1 of 5: Σ x³ at the visible x (x unchanged is weak)
+    "test_gradient_check": 0.0,        # only the visible right gradient ("passed"), which is weak
 }
 
 LIBRARY = {
@@ -259,5 +259,6 @@ def test_a_checker_that_remembers_earlier_gradients_earns_no_hidden_check(graded
     """No two hidden checks share a point, some give the wrong gradient first and one gives only
     a wrong gradient: remembering what came before answers none of them."""
     cells = graded[1]["remembers"]["cells"]
-    # visible: the right gradient (taken as the truth) and the two wrong ones measured against it
-    assert cells["test_gradient_check"] == pytest.approx(1.29)       # 3 of 7: no hidden one
+    # visible: the two wrong ones measured against the right one (taken as the truth; that check
+    # is weak, and no hidden check backs it)
+    assert cells["test_gradient_check"] == pytest.approx(0.6)        # 2 of 10: no hidden one

@@ -70,10 +70,10 @@ MISTAKE_HINTS = {
     "test_batchnorm": "the variance divides by N (ddof=0",
 }
 MISTAKE_SCORES = {
-    "test_momentum": 1.2,          # 2 of 5: the shape, and zero gradients
-    "test_rmsprop": 1.8,           # 3 of 5: wrong only where s is small (tiny gradients, rho=0.99)
-    "test_adam": 1.33,             # 2 of 6: the shape, and zero gradients
-    "test_dropout_forward": 0.86,  # 2 of 7: only the two test-time checks
+    "test_momentum": 0.6,          # 1 of 5: the shape (zero gradients is weak)
+    "test_rmsprop": 1.2,           # 2 of 5: wrong where s is small (tiny gradients, rho=0.99); zero gradients is weak
+    "test_adam": 0.67,             # 1 of 6: the shape (zero gradients is weak)
+    "test_dropout_forward": 0.0,   # only the two test-time checks, which are weak
     "test_dropout_backward": 0.0,  # the scaling is lost everywhere
     "test_batchnorm": 0.5,         # 1 of 6: the shape
 }
@@ -126,7 +126,7 @@ HARDCODED_SCORES = {  # the visible checks only
     "test_momentum": 1.2,          # 2 of 5
     "test_rmsprop": 1.2,           # 2 of 5
     "test_adam": 1.33,             # 2 of 6
-    "test_dropout_forward": 0.86,  # 2 of 7 (the visible statistics check fails too)
+    "test_dropout_forward": 0.43,  # 1 of 7: the visible example (test time is weak; statistics fail)
     "test_dropout_backward": 0.5,  # 1 of 4 (the visible finite-difference check fails too)
     "test_batchnorm": 1.0,         # 2 of 6
 }

@@ -62,8 +62,8 @@ MISTAKE_SCORES = {
     "test_rnn_step": 1.2,          # 2 of 5: the shape, and h_prev = 0 (where Wh does not matter)
     "test_rnn_forward": 1.0,       # 2 of 4: the shape, and a sequence of one step
     "test_lstm_step": 0.0,         # every gate is wrong
-    "test_clip_by_norm": 1.5,      # 3 of 6: shapes, norms already below the limit, zeros
-    "test_clip_by_value": 1.0,     # 2 of 4: wherever nothing is below −limit
+    "test_clip_by_norm": 0.0,      # only shapes, norms already below the limit and zeros: all weak
+    "test_clip_by_value": 0.5,     # 1 of 4: the example with nothing below −limit (within the limit is weak)
 }
 
 HARDCODED = {

@@ -297,3 +297,17 @@ def test_a_satisfies_check_with_a_form_judges_only_values_of_that_form():
         assert not ok and "not of the expected form (a dict with W: (2, 3) floats, b: (3,) floats)" in message
     assert structure_of(np.float64(1.5)) == structure_of(2.0) == ["array", [], "f"]
     assert structure_of([1, [2, 3]])[0] == "list" and structure_of(True) == ["array", [], "i"]
+
+
+def test_a_hidden_check_names_only_python_s_and_numpy_s_kinds_of_warning():
+    """The kind of a warning is its class's name, which the student's code can choose: for a
+    hidden check only known kinds are named."""
+    from selfcheck.verdict import judge
+    test = {"name": "f", "points": 1, "cases": [
+        {"id": "f/0", "kind": "values", "where": "f(…)", "weight": 1.0, "hidden": True,
+         "expected": 1.0, "rtol": 1e-6, "atol": 1e-9, "hints": []}]}
+    for note, shown in (("RuntimeWarning: overflow encountered in exp", "RuntimeWarning"),
+                        ("Zm9vYmFyIGhpZGRlbiBpbnB1dA: x", "a warning of its own kind"),
+                        ("it printed to stderr: 0.25 0.5", "it printed to stderr")):
+        verdict = judge(test, {"f/0": {"value": 1.0, "notes": [note]}})
+        assert list(verdict.notes) == [shown] and "Zm9v" not in verdict.text()

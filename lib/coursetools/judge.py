@@ -103,7 +103,7 @@ class Test:
         finally:
             self._hidden = False
 
-    def _add(self, p, kind, label, weight, **fields):
+    def _add(self, p, kind, label, weight, weak=False, **fields):
         if not isinstance(p, Probe):
             raise TypeError(f"{self.id}: a check needs a probe (call(...) or probe(...)), got {p!r}")
         for key, value in p.inputs.items():
@@ -114,15 +114,19 @@ class Test:
         case = {"id": f"{self.id}/{len(self.cases)}", "kind": kind, "expr": p.expr,
                 "inputs": p.inputs, "where": f"{self.name}({label})" if label else p.shown,
                 "weight": float(weight), "hidden": self._hidden, **fields}
+        if weak:
+            case["weak"] = True
         self.cases.append(case)
         return case
 
-    def values(self, p, expected, rtol=1e-6, atol=1e-9, weight=1.0, hints=(), label=None):
+    def values(self, p, expected, rtol=1e-6, atol=1e-9, weight=1.0, hints=(), label=None, weak=False):
         """The probe's value must equal ``expected`` within atol + rtol·|expected|, entry by entry.
 
         ``hints``: pairs (wrong, text); ``wrong`` is the value a known mistake gives, or a function
         that computes it from the probe's arguments. A failed check whose value matches it says
-        ``text``.
+        ``text``. ``weak``: an answer that does nothing passes this check (an edge case whose
+        answer is an input, zeros, "unchanged"): it then counts only beside the test's main
+        checks (``selfcheck.verdict.judge``).
         """
         wrong_values = []
         for wrong, text in hints:
@@ -134,12 +138,12 @@ class Test:
                 except Exception:
                     continue
             wrong_values.append((wrong, text))
-        return self._add(p, "values", label, weight, expected=expected, rtol=rtol, atol=atol,
+        return self._add(p, "values", label, weight, weak, expected=expected, rtol=rtol, atol=atol,
                          hints=wrong_values)
 
-    def shape(self, p, expected_shape, weight=1.0, label=None):
-        """The probe's value must have shape ``expected_shape``."""
-        return self._add(p, "shape", label, weight, expected_shape=list(expected_shape))
+    def shape(self, p, expected_shape, weight=1.0, label=None, weak=False):
+        """The probe's value must have shape ``expected_shape`` (``weak``: as for ``values``)."""
+        return self._add(p, "shape", label, weight, weak, expected_shape=list(expected_shape))
 
     def derivative(self, p, forward, index=0, h=1e-6, rtol=1e-5, atol=1e-7, weight=1.0, label=None):
         """The probe (a call) must return d forward / d args[index], elementwise: its expected
@@ -153,7 +157,7 @@ class Test:
         return self.values(p, numeric, rtol=rtol, atol=atol, weight=weight, label=label,
                            hints=[(-numeric, "the sign of your derivative is flipped.")])
 
-    def satisfies(self, p, test, message, weight=1.0, label=None, like=None):
+    def satisfies(self, p, test, message, weight=1.0, label=None, like=None, weak=False):
         """The probe's value ``r`` must make the expression ``test`` true (e.g. ``"r >= 0.9"``);
         ``message`` says what was wanted when it does not.
 
@@ -165,7 +169,7 @@ class Test:
         fields = {"test": test, "message": message}
         if like is not None:
             fields["like"] = structure_of(like)
-        return self._add(p, "satisfies", label, weight, **fields)
+        return self._add(p, "satisfies", label, weight, weak, **fields)
 
 
 def hint_values(hints, *args, **kwargs):
@@ -253,6 +257,8 @@ class Assignment:
                 if c["hidden"]:
                     continue
                 out = {k: c[k] for k in ("id", "kind", "expr", "where", "weight")}
+                if c.get("weak"):
+                    out["weak"] = True
                 out["inputs"] = {k: codec.encode(v) for k, v in c["inputs"].items()}
                 if c["kind"] == "values":
                     out.update(expected=codec.encode(c["expected"]), rtol=c["rtol"], atol=c["atol"],

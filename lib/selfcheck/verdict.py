@@ -3,7 +3,8 @@
 A test is a dict ``{"name", "points", "cases": [case, …]}``; a case is a dict with
 
     id, kind ("values" | "shape" | "satisfies"), where (how the call is shown to the student),
-    weight, and for "values": expected, rtol, atol, hints [[wrong value, text], …];
+    weight, weak (optional: see ``judge``), and for "values": expected, rtol, atol, hints
+    [[wrong value, text], …];
     for "shape": expected_shape; for "satisfies": test (an expression in r, the received value),
     message, and optionally like (the ``structure_of`` form r must have before the expression
     is evaluated on it).
@@ -18,6 +19,7 @@ The same function scores the student's own check in JupyterLab (visible cases) a
 """
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass, field
 
@@ -154,30 +156,57 @@ def judge_case(name, case, outcome):
     return False, message + _notes(outcome)
 
 
+#: the kinds of warning a hidden check's message may name: Python's and numpy's own (a class the
+#: student's code made could be named anything, a hidden input included)
+KNOWN_WARNINGS = frozenset({name for name in dir(builtins) if name.endswith("Warning")}
+                           | {"ComplexWarning", "RankWarning", "VisibleDeprecationWarning",
+                              "it printed to stderr"})
+
+
 def _as_shown(case, outcome):
     """The outcome as the messages may show it: for a hidden check, a warning is named by its
     kind only (RuntimeWarning, …; "it printed to stderr"), never by text the student's code
-    chose, which could carry the hidden input out."""
+    chose, which could carry the hidden input out: a kind that is not Python's or numpy's own is
+    "a warning of its own kind"."""
     if not case.get("hidden") or not outcome or not outcome.get("notes"):
         return outcome
-    kinds = sorted({str(note).split(":", 1)[0][:60] for note in outcome["notes"]})
-    return {**outcome, "notes": kinds}
+    kinds = {str(note).split(":", 1)[0] for note in outcome["notes"]}
+    return {**outcome, "notes": sorted({k if k in KNOWN_WARNINGS else "a warning of its own kind"
+                                        for k in kinds})}
 
 
 def judge(test, outcomes):
-    """The ``Verdict`` of one test from ``outcomes`` ({case id: outcome}, missing = not run)."""
+    """The ``Verdict`` of one test from ``outcomes`` ({case id: outcome}, missing = not run).
+
+    A *weak* case (``"weak": true``: one a trivial answer passes, such as handing an input back,
+    zeros, the right shape, or "nothing moves" when nothing should) counts as passed only beside
+    the test's real work: when a case that is not weak passed too, a hidden one if the test has
+    hidden cases that are not weak. So an answer that does nothing earns nothing from the edge
+    cases meant to catch a working answer's slips.
+    """
     name, points = test["name"], float(test["points"])
-    passed = total = 0
-    passed_weight = total_weight = 0.0
-    failures, notes = [], {}
+    judged = []
+    notes = {}
     for case in test["cases"]:
         outcome = _as_shown(case, outcomes.get(case["id"]))
         ok, failure = judge_case(name, case, outcome)
+        judged.append((case, ok, failure))
+        for note in (outcome or {}).get("notes", []):
+            notes.setdefault(note, f"{name} (a hidden check)" if case.get("hidden") else case["where"])
+    strong = [(case, ok) for case, ok, _ in judged if not case.get("weak")]
+    backing = [(case, ok) for case, ok in strong if case.get("hidden")] or strong
+    backed = not strong or any(ok for _, ok in backing)
+    passed = total = 0
+    passed_weight = total_weight = 0.0
+    failures = []
+    for case, ok, failure in judged:
+        if ok and case.get("weak") and not backed:
+            ok, failure = False, (f"{case['where']}: this check passed, but it is one that an answer "
+                                  f"doing nothing can pass, so it counts only when the test's main "
+                                  f"checks pass too")
         weight = float(case.get("weight", 1.0))
         total += 1
         total_weight += weight
-        for note in (outcome or {}).get("notes", []):
-            notes.setdefault(note, f"{name} (a hidden check)" if case.get("hidden") else case["where"])
         if ok:
             passed += 1
             passed_weight += weight

@@ -269,7 +269,7 @@ def _(t):
                      label="f(x) = Σ x³ at x = [[1, -2], [0.5, 3]]", rtol=1e-7)
     # the caller's array x, after the call
     t.values(probe(f"(numerical_gradient({_CUBE}, x, 1e-5), x)[1]", x=np.array([1.0, -2.0, 0.5])),
-             expected=np.array([1.0, -2.0, 0.5]), label="the array x passed in must be left unchanged")
+             expected=np.array([1.0, -2.0, 0.5]), label="the array x passed in must be left unchanged", weak=True)
     with t.hidden():
         rng = np.random.default_rng(40404)
         A = rng.normal(size=(3, 4))
@@ -310,7 +310,6 @@ _HINTS_CHECK = [
     (lambda *a, **k: _check_reference(*a, **k) * np.array([-1, 1]) + np.array([1, 0]),
      "passed must be True when the error is at most tol (error <= tol), False otherwise."),
 ]
-_HINTS_PAIR = [(lambda f, x, r, w, g=g: np.concatenate([g(f, x, r), g(f, x, w)]), text) for g, text in _HINTS_CHECK]
 
 # (passed, error) as the array [passed, error].
 _PRELUDE_CHECK = '''
@@ -323,17 +322,17 @@ def _passed_error(result):
 @assignment.test("test_gradient_check", name="gradient_check", points=3, prelude=_PRELUDE_CHECK)
 def _(t):
     x0 = np.array([[1.0, -2.0], [0.5, 3.0]])
-    for analytic, rtol, label in ((3 * x0 ** 2, 1e-3, "Σ x³ with the right gradient 3x²"),
-                                  (-3 * x0 ** 2, 1e-2, "Σ x³ with the sign flipped"),
-                                  (2 * x0 ** 2, 1e-2, "Σ x³ with 2x² instead of 3x²")):
+    for analytic, rtol, label, weak in ((3 * x0 ** 2, 1e-3, "Σ x³ with the right gradient 3x²", True),
+                                        (-3 * x0 ** 2, 1e-2, "Σ x³ with the sign flipped", False),
+                                        (2 * x0 ** 2, 1e-2, "Σ x³ with 2x² instead of 3x²", False)):
         t.values(probe(f"_passed_error(gradient_check({_CUBE}, x, analytic))", x=x0, analytic=analytic),
-                 expected=_check_reference(_cube, x0, analytic), rtol=rtol, atol=1e-7,
+                 expected=_check_reference(_cube, x0, analytic), rtol=rtol, atol=1e-7, weak=weak,
                  hints=hint_values(_HINTS_CHECK, _cube, x0, analytic), label=label)
-    # Each hidden check gives the checker a wrong and then a right gradient for the same function,
-    # and compares (passed, error) for both: a checker must catch the one and pass the other. No
-    # two checks share a point x, and one gives only a wrong gradient: a checker that remembers
-    # what it was given before (the visible checks give the right gradient first) and takes it
-    # as the truth cannot answer them without finite differences.
+    # The hidden checks give the checker a wrong and then a right gradient for the same function,
+    # one call each, and compare (passed, error): a checker must catch the one and pass the
+    # other. No two pairs share a point x, and one gives only a wrong gradient: a checker that
+    # remembers what it was given before (the visible checks give the right gradient first) and
+    # takes it as the truth cannot answer them without finite differences.
     with t.hidden():
         rng = np.random.default_rng(40405)
         A, w0, w1 = rng.normal(size=(5, 3)), rng.normal(size=3), rng.normal(size=3)
@@ -345,19 +344,19 @@ def _(t):
         tiny = np.array([1e-9, -2e-9, 0.0])
         square = lambda v: float(np.sum(v ** 2))
         softplus_expr = "lambda w: float(np.sum(np.log1p(np.exp(A @ w))))"
-        for f, f_expr, inputs, x, r, w, wrong_first, label in (
-                (softplus, softplus_expr, {"A": A}, w0, right, nudged, True,
-                 "a softplus loss: its gradient with the smallest entry 10 % off, then the right one"),
-                (softplus, softplus_expr, {"A": A}, w1, softplus_gradient(w1), softplus_gradient(w1) / 5, True,
-                 "a softplus loss at another point: its gradient divided by 5, then the right one"),
-                (square, "lambda v: float(np.sum(v ** 2))", {}, tiny, 2 * tiny, -2 * tiny, True,
-                 "Σ v² near v = 0: the negative of the right (nearly zero) gradient, then the right one")):
-            first, second = (w, r) if wrong_first else (r, w)
-            t.values(probe(f"np.concatenate([_passed_error(gradient_check({f_expr}, x, first)), "
-                           f"_passed_error(gradient_check({f_expr}, x, second))])",
-                           x=x, first=first, second=second, **inputs),
-                     expected=np.concatenate([_check_reference(f, x, first), _check_reference(f, x, second)]),
-                     rtol=1e-2, atol=1e-7, hints=hint_values(_HINTS_PAIR, f, x, first, second), label=label)
+        for f, f_expr, inputs, x, r, w, label, wrong_label in (
+                (softplus, softplus_expr, {"A": A}, w0, right, nudged, "a softplus loss",
+                 "its gradient with the smallest entry 10 % off"),
+                (softplus, softplus_expr, {"A": A}, w1, softplus_gradient(w1), softplus_gradient(w1) / 5,
+                 "a softplus loss at another point", "its gradient divided by 5"),
+                (square, "lambda v: float(np.sum(v ** 2))", {}, tiny, 2 * tiny, -2 * tiny, "Σ v² near v = 0",
+                 "the negative of the right (nearly zero) gradient")):
+            # (a checker that always says "passed" passes the right gradients: weak checks)
+            for analytic, what, weak in ((w, wrong_label, False), (r, "then the right gradient", True)):
+                t.values(probe(f"_passed_error(gradient_check({f_expr}, x, analytic))", x=x, analytic=analytic,
+                               **inputs),
+                         expected=_check_reference(f, x, analytic), rtol=1e-2, atol=1e-7, weak=weak,
+                         hints=hint_values(_HINTS_CHECK, f, x, analytic), label=f"{label}: {what}")
         x2 = rng.normal(size=(2, 3))
         t.values(probe("_passed_error(gradient_check(lambda v: float(np.sum(np.sin(v))), x, analytic))",
                        x=x2, analytic=-np.cos(x2)),

@@ -269,7 +269,7 @@ def _(t):
                     f"(lambda P: {_loss_expression(Xd, yd, 3)} < {before!r})(r)",
                     message=f"the loss on this batch must be lower after the step than before it ({before:.6f}); "
                             f"received: the parameters after your step",
-                    label="is the loss lower after one step?", like=deep)
+                    label="is the loss lower after one step?", like=deep, weak=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def _accuracy_message(threshold, shown=True):
 def _(t):
     X, y = data.spirals(n_per_class=200, n_classes=5, noise=0.25, seed=0)
     X_train, X_val, y_train, y_val = data.train_val_split(X, y, val_fraction=0.2, seed=0)
-    t.satisfies(probe("_graded_training(X, y)", X=X_train, y=y_train), f"r <= {TIME_LIMIT!r}",
+    t.satisfies(probe("_graded_training(X, y)", X=X_train, y=y_train), f"r <= {TIME_LIMIT!r}", weak=True,
                 message=f"training took more than the limit of {TIME_LIMIT:.0f} s (received: the seconds it "
                         f"took), so this test scores 0. Use fewer epochs, a smaller network or larger batches, "
                         f"and vectorise your code (no loops over examples).",

@@ -227,24 +227,24 @@ _CLIP_NORM_HINTS = [
 ]
 
 
-def _clip_norm_check(t, grads, max_norm, label):
+def _clip_norm_check(t, grads, max_norm, label, weak=False):
     t.values(probe("_flat(clip_by_norm(grads, max_norm))", grads=grads, max_norm=max_norm),
              expected=_flat(ref.clip_by_norm(grads, max_norm)),
-             hints=_hint_values(_CLIP_NORM_HINTS, grads, max_norm), label=label)
+             hints=_hint_values(_CLIP_NORM_HINTS, grads, max_norm), label=label, weak=weak)
 
 
 @assignment.test("test_clip_by_norm", name="clip_by_norm", points=3, prelude=_CLIP_NORM_PRELUDE)
 def _(t):
     _clip_norm_check(t, [np.array([3.0, 4.0]), np.array([12.0])], 6.5, "[[3, 4], [12]] with max_norm=6.5")
-    t.values(call("_shapes_kept", [np.ones((2, 3)), np.ones(4)], 1.0), expected=np.ones(2),
+    t.values(call("_shapes_kept", [np.ones((2, 3)), np.ones(4)], 1.0), expected=np.ones(2), weak=True,
              label="the shapes of the arrays are kept (1 = kept)")
     with t.hidden():
         rng = np.random.default_rng(70704)
         big = [50 * rng.normal(size=(4, 3)), 50 * rng.normal(size=(3, 3)), 50 * rng.normal(size=3)]
         _clip_norm_check(t, big, 5.0, "three large gradients (norm about 300), max_norm=5")
         small = [0.01 * rng.normal(size=(4, 3)), 0.01 * rng.normal(size=3)]
-        _clip_norm_check(t, small, 5.0, "small gradients (norm below max_norm): unchanged")
-        _clip_norm_check(t, [np.zeros((2, 2))], 1.0, "all-zero gradients (no 0/0)")
+        _clip_norm_check(t, small, 5.0, "small gradients (norm below max_norm): unchanged", weak=True)
+        _clip_norm_check(t, [np.zeros((2, 2))], 1.0, "all-zero gradients (no 0/0)", weak=True)
         t.values(call("_inputs_untouched", big, 5.0),
                  expected=np.concatenate([np.ones(3), _flat(ref.clip_by_norm(big, 5.0))]),
                  label="the input arrays are left unchanged (first 3 entries: 1 = unchanged; then the "
@@ -259,10 +259,10 @@ _CLIP_VALUE_HINTS = [
 ]
 
 
-def _clip_value_check(t, grads, limit, label):
+def _clip_value_check(t, grads, limit, label, weak=False):
     t.values(probe("_flat(clip_by_value(grads, limit))", grads=grads, limit=limit),
              expected=_flat(ref.clip_by_value(grads, limit)),
-             hints=_hint_values(_CLIP_VALUE_HINTS, grads, limit), label=label)
+             hints=_hint_values(_CLIP_VALUE_HINTS, grads, limit), label=label, weak=weak)
 
 
 @assignment.test("test_clip_by_value", name="clip_by_value", points=2, prelude=_FLAT_PRELUDE)
@@ -274,4 +274,5 @@ def _(t):
         rng = np.random.default_rng(70705)
         _clip_value_check(t, [20 * rng.normal(size=(3, 4)), 20 * rng.normal(size=5)], 10.0,
                           "entries of both signs beyond ±10, limit=10")
-        _clip_value_check(t, [rng.normal(size=(2, 2))], 100.0, "everything within the limit: unchanged")
+        _clip_value_check(t, [rng.normal(size=(2, 2))], 100.0, "everything within the limit: unchanged",
+                          weak=True)
