@@ -61,7 +61,7 @@ def test_a_folder_of_files_and_folders_is_copied_whole(tmp_path):
     n = exchange.copy_folder(src, tmp_path / "dest", exclude=[".ipynb_checkpoints"],
                              max_file_bytes=4000)
     assert _tree(tmp_path / "dest") == {NB: "notebook", "data/deep/x.csv": "1,2"}
-    assert n == len("notebook") + len("1,2")
+    assert n.bytes == len("notebook") + len("1,2")
 
 
 @pytest.mark.parametrize("where", ["top", "nested", "folder"])
@@ -219,6 +219,20 @@ def collected(course_copy, tmp_path, secret):
     # folders nested far deeper than any submission: Python's recursive walks stopped there
     deep = _submission(inbound, "kit", day, {NB: _notebook("KIT")})
     os.makedirs(deep.joinpath(*["d"] * 200))
+    # timestamps that are not what nbgrader submit writes: nbgrader's collect stopped, for the
+    # rest of the class, at a collected copy whose time it could not read; escapes reached the
+    # instructor's terminal through release_feedback
+    _submission(inbound, "max", day, {NB: _notebook("MAX"), "timestamp.txt": "not a time"})
+    _submission(inbound, "ned", day, {NB: _notebook("NED"),
+                                      "timestamp.txt": day + "\x1b]0;TITLE\x07\x1b[2K"})
+    # a copy collected before timestamps were checked (nbgrader's collect stopped there), and a
+    # newer submission of the same student
+    planted = root / "submitted" / "oli" / A
+    planted.mkdir(parents=True)
+    (planted / NB).write_text(_notebook("OLI, EARLIER"))
+    (planted / "timestamp.txt").write_text("99999999999999999999")
+    _submission(inbound, "oli", later, {NB: _notebook("OLI, NEWER")})
+    _submission(inbound, "pia", day, {NB: _notebook("PIA")})                 # after them all
     owned = {}
     if os.geteuid() == 0:   # only root can make a folder that another user owns
         import pwd
@@ -248,7 +262,7 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     log = proc.stdout + proc.stderr
     submitted = root / "submitted"
     expected = {"ana": _notebook("ANA"), "ben": _notebook("BEN, ON TIME"), "gil": _notebook("GIL"),
-                "hal": _notebook("HAL, COMPLETE")}
+                "hal": _notebook("HAL, COMPLETE"), "oli": _notebook("OLI, EARLIER"), "pia": _notebook("PIA")}
     expected.update({s: text for s, text in owned.items() if text})
     assert sorted(p.name for p in submitted.iterdir()) == sorted(expected), log
     for student, text in expected.items():
@@ -266,6 +280,10 @@ def test_collect_takes_only_what_each_student_made_and_never_follows_a_link(coll
     assert "not collected: ivy+" in log and "the same submission secret as the submission of jon" in log
     assert "not collected: jon+" in log and "the same submission secret as the submission of ivy" in log
     assert "not collected: kit+" in log and "is nested more than 32 folders deep" in log
+    assert "not collected: max+" in log and "its timestamp.txt is 'not a time', not a time" in log
+    assert "not collected: ned+" in log and "\\x1b]0;TITLE\\x07" in log and "\x1b" not in log
+    # the copy collected before, whose time cannot be read, counts as having none: collect goes on
+    assert f"Submission already exists, use --update to update: oli {A}" in log
     if owned:
         assert "not collected: fay+" in log and "handed in as 'fay' but was made by 'nobody'" in log
         assert "not collected: lea+" in log and f"{NB} was put there by 'nobody', not by 'root'" in log
@@ -478,3 +496,77 @@ def test_an_answer_cell_turned_into_markdown_says_so_and_how_to_undo_it(course_c
         grading.rebuild(released, submitted)
     assert str(info.value) == ("the answer cell softmax was changed from code to markdown: change it "
                                "back (in JupyterLab, select it and press Y)")
+
+
+# ------------------------------------------------------------- one submission, changed while copied
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def error(self, text):
+        self.lines.append(text)
+
+
+def _collector(root):
+    from types import SimpleNamespace
+    cd = SimpleNamespace(ignore=[".ipynb_checkpoints"], include=["*"], max_file_size=100000,
+                         max_dir_size=100000, root=str(root), assignment_id=A, groupshared=False)
+    return SimpleNamespace(coursedir=cd, log=_Log())
+
+
+def _honest(folder, text, time="2026-12-01 10:00:00.000000 UTC"):
+    folder.mkdir(parents=True)
+    (folder / NB).write_text(text)
+    (folder / "timestamp.txt").write_text(time)
+    (folder / "submission_secret.txt").write_text(secrets.token_hex(64))
+
+
+def test_a_submission_renamed_while_it_is_copied_is_collected_with_the_time_of_what_was_copied(
+        tmp_path, monkeypatch):
+    """The student renames the folder once the copy has read it: the copy is complete, and the
+    time kept is that of the files copied (collect stopped here for the whole class, and left
+    the time of the student's earlier, on-time submission in place)."""
+    root, src = tmp_path / "course", tmp_path / "inbound" / "ana+x"
+    dest = root / "submitted" / "ana" / A
+    _honest(dest, "EARLIER")
+    exchange.record_received(root, A, "ana", datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc))
+    _honest(src, "LATE")
+    real_copy = exchange.copy_folder
+
+    def copy_then_rename(source, *args, **kwargs):
+        copied = real_copy(source, *args, **kwargs)
+        os.rename(source, str(source) + "-gone")
+        return copied
+    monkeypatch.setattr(exchange, "copy_folder", copy_then_rename)
+    collector = _collector(root)
+    exchange.CollectOwnSubmissions.do_copy(collector, str(src), str(dest))
+    assert collector.log.lines == []
+    assert (dest / NB).read_text() == "LATE" and not Path(str(dest) + ".collecting").exists()
+    when = exchange.received(root, A, "ana")
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 600
+
+
+def test_a_refused_copy_leaves_the_submission_collected_before_and_its_time(tmp_path):
+    root, src = tmp_path / "course", tmp_path / "inbound" / "ana+x"
+    dest = root / "submitted" / "ana" / A
+    _honest(dest, "EARLIER")
+    before = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+    exchange.record_received(root, A, "ana", before)
+    _honest(src, "NEWER", time="not a time")          # changed after collect's first look
+    collector = _collector(root)
+    exchange.CollectOwnSubmissions.do_copy(collector, str(src), str(dest))
+    assert len(collector.log.lines) == 1 and "its timestamp.txt is 'not a time'" in collector.log.lines[0]
+    assert (dest / NB).read_text() == "EARLIER" and exchange.received(root, A, "ana") == before
+    assert sorted(p.name for p in dest.parent.iterdir()) == [A]
+
+
+def test_a_timestamp_is_taken_only_as_nbgrader_submit_writes_it(tmp_path):
+    path = tmp_path / "timestamp.txt"
+    path.write_text("2026-12-03 18:18:47.346413 UTC\n")
+    assert exchange.submission_timestamp(path) == datetime.datetime(2026, 12, 3, 18, 18, 47, 346413)
+    for text in ("", "not a time", "99999999999999999999", "1066-10-14 09:00:00 UTC", "x" * 65,
+                 "2026-12-03 18:18:47 UTC\x1b[2K", "2026-12-03 18:18:47 UTC\u200b"):
+        path.write_text(text)
+        with pytest.raises(exchange.Refused, match="timestamp.txt"):
+            exchange.submission_timestamp(path)

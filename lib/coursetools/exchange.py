@@ -25,9 +25,12 @@ collecting: a course whose exchange is the instructor's own folder), it holds no
 and folders, within ``MAX_DEPTH`` and ``MAX_ENTRIES``, and the files ``nbgrader submit`` writes, with
 a secret no other student's submission carries; it copies without ever following a link. Each submission it passes over is named in collect's log with the
 reason, and that student's newest submission that passes is collected instead. It also keeps,
-out of the students' reach, when each collected submission was really received (``received_at``:
-the file system's change times, which no user can set back); the grading step records that time
-in the gradebook when the submission's own timestamp claims an earlier one.
+out of the students' reach, when each collected submission was really received (the file
+system's change times of what it copied, which no user can set back); the grading step records
+that time in the gradebook when the submission's own timestamp claims an earlier one. A new
+submission is copied beside the one collected before and takes its place only when complete, and
+one student's submission, whatever it holds or however it changes while it is copied, never
+stops the collection of the others.
 ``copy_folder`` is the copy itself; ``import_folder`` in ``coursetools.grading`` uses it too for
 submissions downloaded from elsewhere.
 """
@@ -40,6 +43,7 @@ import json
 import os
 import shutil
 import stat
+from typing import NamedTuple
 
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from nbgrader.utils import check_mode
@@ -51,8 +55,8 @@ try:
 except ImportError:  # Windows: no unix owners to compare
     pwd = None
 
-__all__ = ["Refused", "copy_folder", "copy_file", "kind_of", "refusal", "received_at",
-           "record_received", "received", "CollectOwnSubmissions"]
+__all__ = ["Refused", "Copied", "copy_folder", "copy_file", "kind_of", "refusal",
+           "submission_timestamp", "record_received", "received", "CollectOwnSubmissions"]
 
 # open without following a link (ELOOP instead), without waiting on a pipe, not inherited
 _OPEN = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -172,6 +176,12 @@ def copy_file(src, dest, max_bytes=None):
         os.close(fd)
 
 
+class Copied(NamedTuple):
+    """What ``copy_folder`` copied: ``bytes`` in all, and when the latest of it ``changed``."""
+    bytes: int
+    changed: datetime.datetime
+
+
 def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_total_bytes=None,
                 hard_links=False):
     """Copy the folder ``src`` to ``dest`` (which must not exist), never following a link.
@@ -183,7 +193,10 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
     ``max_file_bytes`` (as nbgrader's ``CourseDirectory.ignore``, ``include`` and
     ``max_file_size`` do). Raises ``Refused`` (and removes what was copied) when ``src`` or
     anything in it is a link, a pipe, a socket or a device, or all files together exceed
-    ``max_total_bytes``. Returns the number of bytes copied.
+    ``max_total_bytes``. Returns ``Copied(bytes, changed)``: the number of bytes copied, and the
+    latest status-change time (ctime, UTC) of the folders and files copied, read from each one
+    as it was opened (no user can set a ctime back: the submission's files were not written
+    before it, whatever its name or timestamp.txt claims).
     """
     try:
         top = os.open(src, _OPEN | _DIRECTORY)
@@ -191,6 +204,7 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
         raise Refused(f"the folder could not be opened without following a link "
                       f"({exc.strerror})") from None
     total = [0]
+    latest = [os.fstat(top).st_ctime]
 
     def copy_dir(fd, target, where):
         if where.count("/") >= MAX_DEPTH:
@@ -212,6 +226,7 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
                               f"({exc.strerror})") from None
             try:
                 opened = os.fstat(child)
+                latest[0] = max(latest[0], opened.st_ctime)
                 if stat.S_ISDIR(opened.st_mode):
                     copy_dir(child, os.path.join(target, name), shown + "/")
                     continue
@@ -241,7 +256,7 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
         raise
     finally:
         os.close(top)
-    return total[0]
+    return Copied(total[0], datetime.datetime.fromtimestamp(latest[0], datetime.timezone.utc))
 
 
 def _owner_name(uid):
@@ -251,16 +266,51 @@ def _owner_name(uid):
         return f"user id {uid}"
 
 
+#: the longest timestamp.txt collect takes ("2026-12-03 18:18:47.346413 UTC", as nbgrader submit
+#: writes it, has 30 characters); and the years a submission's time may name
+MAX_TIMESTAMP = 64
+YEARS = (2000, 2199)
+
+
+def submission_timestamp(path):
+    """The time written in the timestamp.txt at ``path``, as nbgrader reads it (naive UTC).
+
+    Raises ``Refused`` when it is not what ``nbgrader submit`` writes: more than
+    ``MAX_TIMESTAMP`` characters or any but printable ASCII ones (they would reach the
+    instructor's terminal through nbgrader's own messages), a text nbgrader cannot read as a
+    time (it then stops every later collect of the class, reading the collected copy), or a year
+    outside ``YEARS``."""
+    from nbgrader.utils import parse_utc
+    with open(path, "rb") as f:
+        raw = f.read(MAX_TIMESTAMP + 2)
+    text = raw.strip()
+    if len(text) > MAX_TIMESTAMP or len(raw) > MAX_TIMESTAMP + 1:
+        raise Refused(f"its timestamp.txt is longer than {MAX_TIMESTAMP} characters, not a time "
+                      f"nbgrader submit writes")
+    if any(not 32 <= byte < 127 for byte in text) or not text:
+        raise Refused(f"its timestamp.txt is '{printable(text.decode('latin-1'))}', not a time "
+                      f"nbgrader submit writes")
+    try:
+        when = parse_utc(text.decode("ascii"))
+    except Exception:            # ValueError, OverflowError, dateutil's own errors
+        when = None
+    if when is None or not YEARS[0] <= when.year <= YEARS[1]:
+        raise Refused(f"its timestamp.txt is {text.decode('ascii')!r}, not a time nbgrader "
+                      f"submit writes")
+    return when
+
+
 def refusal(path, student):
     """Why the exchange folder ``path``, handed in as ``student``'s, must not be collected, or None.
 
     Refused: a name that is not a student's (empty, "." or ".."); a folder that is a link, or that
     another user made (unless the user collecting made it); anything inside that is not a file or
     a folder (a link, a pipe, ...) or that another user put there (nbgrader leaves a submission's
-    folder writable by all); more than ``MAX_ENTRIES`` entries or ``MAX_DEPTH`` levels; and a
+    folder writable by all); more than ``MAX_ENTRIES`` entries or ``MAX_DEPTH`` levels; a
     submission without the files ``nbgrader submit`` writes beside the notebooks (a submit cut
     short, by a full disk say: its secret names the student's feedback, and nbgrader's
-    ``release_feedback`` stops for the whole class where it is missing). Never raises.
+    ``release_feedback`` stops for the whole class where it is missing), or with a timestamp.txt
+    that is not a time (``submission_timestamp``). Never raises.
     """
     if student in ("", ".", "..") or student.startswith("."):
         return f"{student!r} is not a student's name"
@@ -285,26 +335,12 @@ def refusal(path, student):
                     f"submission cut short")
         if submission_secret(path) is None:
             return "its submission_secret.txt is not the secret nbgrader submit writes"
+        submission_timestamp(os.path.join(path, "timestamp.txt"))
     except Refused as exc:
         return str(exc)
     except (OSError, RecursionError, ValueError) as exc:
         return f"it could not be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
     return None
-
-
-def received_at(path):
-    """When the submission at ``path`` last changed, as the file system recorded it (UTC).
-
-    The latest status-change time (ctime) of the folder and everything in it (links not
-    followed). No user can set a ctime back: it is never earlier than the moment the submission's
-    files were written, whatever time the submission's name or timestamp.txt claims."""
-    latest = os.lstat(path).st_ctime
-    try:
-        for _, st in _walk(path):
-            latest = max(latest, st.st_ctime)
-    except (OSError, Refused):   # changed since it was checked: the times read so far
-        pass
-    return datetime.datetime.fromtimestamp(latest, datetime.timezone.utc)
 
 
 RECEIVED = "received-{assignment}.json"
@@ -415,28 +451,82 @@ class CollectOwnSubmissions(ExchangeCollect):
             except MissingEntry:
                 return None
 
+    def copy_files(self):
+        """nbgrader's loop over the chosen submissions (the same messages), one student at a
+        time: anything that goes wrong with one is logged, named, and the others are collected.
+        The collected copy's timestamp.txt, read to see whether a submission is newer, counts as
+        none when it is not a time (a copy collected before it was checked)."""
+        cd = self.coursedir
+        if not self.src_records:
+            self.log.warning(f"No submissions of '{cd.assignment_id}' for course "
+                             f"'{cd.course_id}' to collect")
+            return
+        self.log.info(f"Processing {len(self.src_records)} submissions of '{cd.assignment_id}' "
+                      f"for course '{cd.course_id}'")
+        for record in self.src_records:
+            try:
+                self._collect(record)
+            except Exception as exc:     # one student's: never the class's
+                self.log.error(printable(f"not collected: {record['filename']}: "
+                                         f"{type(exc).__name__}: {exc}"))
+
+    def _collect(self, record):
+        cd, student = self.coursedir, record["username"]
+        src = os.path.join(self.inbound_path, record["filename"])
+        dest = cd.format_path(cd.submitted_directory, student, cd.assignment_id)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shown = printable(f"{student} {cd.assignment_id}")
+        if os.path.isdir(dest):
+            try:
+                existing = submission_timestamp(os.path.join(dest, "timestamp.txt"))
+            except (Refused, OSError):
+                existing = None
+            newer = existing is None or record["timestamp"] > existing
+            if not ((self.update and newer)
+                    or (self.before_duedate and existing != record["timestamp"])):
+                self.log.info(f"No newer submission to collect: {shown}" if self.update else
+                              f"Submission already exists, use --update to update: {shown}")
+                return
+            self.log.info(f"Updating submission: {shown}")
+        else:
+            self.log.info(f"Collecting submission: {shown}")
+        self.do_copy(src, dest)
+
     def do_copy(self, src, dest, log=None):
         """Copy one submission with ``copy_folder`` under nbgrader's ignore, include and size
-        settings; a refusal is logged and leaves nothing at ``dest``."""
+        settings, beside ``dest``; checked again once copied (the student may change it while it
+        is copied), it then replaces what ``dest`` held, and the time it was received is kept.
+        A refusal is logged, and leaves ``dest`` and the time kept for it as they were."""
         cd = self.coursedir
+        incoming = dest.rstrip(os.sep) + ".collecting"
+        shutil.rmtree(incoming, ignore_errors=True)
         try:
-            copy_folder(src, dest, exclude=cd.ignore, include=cd.include,
-                        max_file_bytes=1000 * cd.max_file_size,
-                        max_total_bytes=1000 * cd.max_dir_size)
-            if (any(not os.path.isfile(os.path.join(dest, n)) for n in NBGRADER_FILES)
-                    or submission_secret(dest) is None):   # changed since ``refusal`` read it
+            copied = copy_folder(src, incoming, exclude=cd.ignore, include=cd.include,
+                                 max_file_bytes=1000 * cd.max_file_size,
+                                 max_total_bytes=1000 * cd.max_dir_size)
+            if (any(not os.path.isfile(os.path.join(incoming, n)) for n in NBGRADER_FILES)
+                    or submission_secret(incoming) is None):   # changed since ``refusal`` read it
                 raise Refused("its timestamp.txt or submission_secret.txt went missing or changed "
                               "while it was collected")
+            submission_timestamp(os.path.join(incoming, "timestamp.txt"))
         except (Refused, OSError, RecursionError) as exc:   # one student's: never the class's
-            shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(incoming, ignore_errors=True)
             self.log.error(printable(f"not collected: {os.path.basename(src)}: {exc}"))
             return
-        student = os.path.basename(os.path.dirname(os.path.normpath(dest)))
-        record_received(cd.root, cd.assignment_id, student, received_at(src))
         if cd.groupshared:                     # as nbgrader's own copy: the group may write too
-            for folder, _, files in os.walk(dest):
+            for folder, _, files in os.walk(incoming):
                 os.chmod(folder, os.stat(folder).st_mode | 0o2770)
                 for name in files:
                     path = os.path.join(folder, name)
                     os.chmod(path, os.stat(path).st_mode | 0o660)
-
+        student = os.path.basename(os.path.dirname(os.path.normpath(dest)))
+        # the later time first: should the swap below fail, the copy kept counts as received later
+        record_received(cd.root, cd.assignment_id, student, copied.changed)
+        if os.path.isdir(dest):
+            replaced = incoming + "-replaced"
+            shutil.rmtree(replaced, ignore_errors=True)
+            os.rename(dest, replaced)
+            os.rename(incoming, dest)
+            shutil.rmtree(replaced, ignore_errors=True)
+        else:
+            os.rename(incoming, dest)
