@@ -260,6 +260,26 @@ CATALOGUE = {
         "_made = _libc.syscall(_number, b'user', b'MARKER-key', b'for the next student', 20, -4)\n"
         "print('add_key:', os.strerror(ctypes.get_errno()) if _made < 0 else f'made key {_made}')")},
         "graded", FULL, ""),
+    # a copy of Python with its set-user-ID bit set would run, for whoever starts it from outside,
+    # as the sandbox's user (the instructor, or the uid of every later student of the slot)
+    "leaves_a_set_uid_file": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import os, shutil, stat, sys\n"
+        "_made = []\n"
+        "for _name, _how in (('chmod', lambda p: os.chmod(p, 0o4755)),\n"
+        "                    ('chmod g+s', lambda p: os.chmod(p, 0o2755)),\n"
+        "                    ('fchmod', lambda p: os.fchmod(os.open(p, os.O_RDONLY), 0o6755)),\n"
+        "                    ('open', lambda p: os.close(os.open(p + '-new', os.O_CREAT | os.O_WRONLY, 0o4755))),\n"
+        "                    ('mknod', lambda p: os.mknod(p + '-node', 0o4755 | stat.S_IFREG))):\n"
+        "    _path = shutil.copy(sys.executable, f'{os.getcwd()}/py-{_name.replace(\" \", \"-\")}')\n"
+        "    try:\n"
+        "        _how(_path)\n"
+        "        _made.append(f'{_name}: made')\n"
+        "    except OSError as exc:\n"
+        "        _made.append(f'{_name}: {exc.strerror}')\n"
+        "os.chmod(_path, 0o755)   # an ordinary mode is still fine\n"
+        "_set = [p for p in os.listdir('.') if os.stat(p).st_mode & 0o6000]\n"
+        "print('set-id:', '; '.join(_made), '| set-id files:', _set)")},
+        "graded", FULL, ""),
     "fakes_an_interrupt": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    raise KeyboardInterrupt\n"
         "def sigmoid_derivative(v, a=1.0):\n    raise KeyboardInterrupt")}, "graded", FULL - 5, ""),
@@ -586,3 +606,37 @@ def test_the_kernel_s_key_store_is_closed_to_the_sandbox(graded_class):
     assert "add_key: Operation not permitted" in said, said[-500:]
     keys = Path("/proc/keys").read_text() if Path("/proc/keys").exists() else ""
     assert f"{MARKER}-key" not in keys
+
+
+def test_no_file_made_in_the_sandbox_can_run_as_its_user(graded_class):
+    """chmod, fchmod, open and mknod with a set-user-ID or set-group-ID bit fail in the sandbox:
+    such a file, started from outside while the class is graded, would run as the instructor
+    (grading as a normal user) or as the uid later students are graded as (grading as root)."""
+    root, *_ = graded_class
+    nb = nbformat.read(root / "autograded" / "leaves_a_set_uid_file" / A / NB, as_version=4)
+    said = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert ("set-id: chmod: Operation not permitted; chmod g+s: Operation not permitted; fchmod: "
+            "Operation not permitted; open: Operation not permitted; mknod: Operation not permitted "
+            "| set-id files: []") in said, said[-800:]
+
+
+def test_the_sandbox_s_filter_refuses_set_id_modes_and_nothing_else(tmp_path):
+    """The seccomp filter on its own, in a sandbox: the ordinary modes still work."""
+    from coursetools import sandbox as sandboxing
+    ok, why = sandboxing.available()
+    if not ok or sandboxing.seccomp_filter() is None:
+        pytest.skip(why or "no seccomp filter for this machine")
+    box = sandboxing.Sandbox(grading.LIB, limits=sandboxing.Limits(seconds=60))
+    scratch = box.prepare_scratch(tmp_path / "scratch")
+    code = ("import os\n"
+            "open('f', 'w').close(); os.chmod('f', 0o755); os.chmod('f', 0o644)\n"
+            "fd = os.open('g', os.O_CREAT | os.O_WRONLY, 0o600); os.fchmod(fd, 0o640); os.close(fd)\n"
+            "os.mkdir('d', 0o755)\n"
+            "for mode in (0o4755, 0o2755):\n"
+            "    try:\n"
+            "        os.chmod('f', mode)\n"
+            "    except PermissionError:\n"
+            "        print('refused', oct(mode))\n"
+            "print(oct(os.stat('f').st_mode & 0o7777), oct(os.stat('g').st_mode & 0o7777))")
+    run = box.run([f"{sandboxing.ENV_MOUNT}/bin/python", "-c", code], scratch)
+    assert "refused 0o4755\nrefused 0o2755\n0o644 0o640" in run.output, run.output

@@ -455,7 +455,7 @@ class ClassRun:
         # the sandboxes' scratch folders go here (GRADING_SCRATCH, default: the system's temp folder)
         self.work = Path(tempfile.mkdtemp(prefix=f"grading-{assignment}-",
                                           dir=os.environ.get("GRADING_SCRATCH") or None))
-        os.chmod(self.work, 0o711)
+        os.chmod(self.work, 0o700)     # no other user reaches the sandboxes' folders
         library = judging.build_library(LIB, self.work / "lib", self.judge.library)
         if limits is None:
             limits = sandboxing.Limits.from_environment()

@@ -82,13 +82,27 @@ class Result:
     channel: bytes = b""
 
 
-# A seccomp filter for the sandbox (bwrap --seccomp): the kernel's key store (add_key,
-# request_key, keyctl) keeps what a process puts there after the process and its namespaces are
-# gone, readable by other users when it says so: a note one student's code leaves for another's,
-# in the same class run or in any later one. Those calls fail with EPERM in the sandbox, and so
-# does every call of another ABI than the machine's own (32-bit, x32), whose numbers differ.
+# A seccomp filter for the sandbox (bwrap --seccomp).
+# * The kernel's key store (add_key, request_key, keyctl) keeps what a process puts there after
+#   the process and its namespaces are gone, readable by other users when it says so: a note one
+#   student's code leaves for another's, in the same class run or in any later one.
+# * A file whose set-user-ID or set-group-ID bit the student's code sets runs, for whoever starts
+#   it, as the sandbox's user: outside the sandbox that is the instructor (grading as a normal
+#   user) or the uid every later student of the slot is graded as (grading as root). So chmod,
+#   fchmod, fchmodat, fchmodat2, and open, openat, creat, mknod and mknodat with such a mode fail,
+#   and so do openat2 and io_uring, whose arguments a filter cannot read.
+# Those calls fail with EPERM in the sandbox, and so does every call of another ABI than the
+# machine's own (32-bit, x32), whose numbers differ.
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _KEY_CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}   # add_key, request_key, keyctl
+#: calls refused whatever their arguments: openat2 (437) and io_uring_setup (425), the same on both
+_UNREADABLE_CALLS = (437, 425)
+#: {call number: the argument holding a file mode}: open 2, creat 85, chmod 90, fchmod 91,
+#: mknod 133, openat 257, mknodat 259, fchmodat 268, fchmodat2 452 (x86_64); openat 56, fchmod 52,
+#: fchmodat 53, mknodat 33, fchmodat2 452 (aarch64, which has no open, creat, chmod or mknod)
+_MODE_CALLS = {"x86_64": {2: 2, 85: 1, 90: 1, 91: 1, 133: 1, 257: 3, 259: 2, 268: 2, 452: 2},
+               "aarch64": {56: 3, 52: 1, 53: 2, 33: 2, 452: 2}}
+_SET_ID_BITS = 0o6000
 _X32_BIT = 0x40000000
 
 
@@ -99,16 +113,33 @@ def seccomp_filter(machine=None):
     machine = machine or os.uname().machine
     if machine not in _AUDIT_ARCH:
         return None
-    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06          # BPF_LD|W|ABS, JMP|JEQ|K, JMP|JGE|K, RET|K
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06  # LD|W|ABS, JMP|JEQ|K, JGE|K, JSET|K, RET|K
     allow, refuse = 0x7FFF0000, 0x00050000 | 1          # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
-    prog = [(ld, 0, 0, 4), (jeq, 1, 0, _AUDIT_ARCH[machine]), (ret, 0, 0, refuse), (ld, 0, 0, 0)]
-    checks = ([_X32_BIT] if machine == "x86_64" else []) + list(_KEY_CALLS[machine])
-    for i, number in enumerate(checks):
-        left = len(checks) - i - 1                      # checks after this one, then ALLOW, REFUSE
-        op = jge if (machine == "x86_64" and i == 0) else jeq
-        prog.append((op, left + 1, 0, number))
-    prog += [(ret, 0, 0, allow), (ret, 0, 0, refuse)]
-    return b"".join(struct.pack("HBBI", *insn) for insn in prog)
+    # (code, k, jump-if-true label, jump-if-false label) with labels resolved below; a label is
+    # "allow", "refuse", an argument's check ("arg N"), or None for the next instruction
+    prog = [(ld, 4, None, None), (jeq, _AUDIT_ARCH[machine], None, "refuse"), (ld, 0, None, None)]
+    if machine == "x86_64":
+        prog.append((jge, _X32_BIT, "refuse", None))
+    for number in _KEY_CALLS[machine] + _UNREADABLE_CALLS:
+        prog.append((jeq, number, "refuse", None))
+    for number, arg in sorted(_MODE_CALLS[machine].items()):
+        prog.append((jeq, number, f"arg {arg}", None))
+    prog.append((ret, allow, None, None))
+    labels = {}
+    for arg in sorted(set(_MODE_CALLS[machine].values())):   # (a filter jumps forward only)
+        labels[f"arg {arg}"] = len(prog)
+        prog += [(ld, 16 + 8 * arg, None, None),        # the low 32 bits of args[arg] (a mode_t)
+                 (jset, _SET_ID_BITS, "refuse", "allow")]
+    labels["allow"] = len(prog)
+    prog.append((ret, allow, None, None))
+    labels["refuse"] = len(prog)
+    prog.append((ret, refuse, None, None))
+    code = b""
+    for i, (op, k, yes, no) in enumerate(prog):
+        jt = labels[yes] - i - 1 if yes else 0
+        jf = labels[no] - i - 1 if no else 0
+        code += struct.pack("HBBI", op, jt, jf, k)
+    return code
 
 
 def _base_command(privileged):
@@ -283,7 +314,7 @@ class Sandbox:
             uid = uid_of(slot)
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, uid, uid)
-        os.chmod(scratch, 0o755)
+        os.chmod(scratch, 0o700)     # the grader's (or the slot's) alone: no other user reaches it
         return scratch
 
     def run(self, argv, scratch, slot=0, extra_env=None, channel=0, stdin=None):
