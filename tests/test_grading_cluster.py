@@ -3,6 +3,8 @@ grading it serially, and the gradebook is written by the submitting process alon
 from __future__ import annotations
 
 import shutil
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -48,8 +50,13 @@ def tables(course_copy, tmp_path_factory):
     _class(serial_root)
     _class(dask_root)
     grading.autograde(A, root=serial_root, workers=1, quiet=True)
+    copies = set(Path(tempfile.gettempdir()).glob("grading-course-*"))
     grading.autograde(A, root=dask_root, workers=2, cluster="local", quiet=True)
+    TABLE_NOTES["left behind"] = set(Path(tempfile.gettempdir()).glob("grading-course-*")) - copies
     return grading.grade_table(A, root=serial_root), grading.grade_table(A, root=dask_root)
+
+
+TABLE_NOTES: dict = {}
 
 
 def test_a_local_dask_cluster_gives_the_serial_grade_table(tables):
@@ -58,3 +65,21 @@ def test_a_local_dask_cluster_gives_the_serial_grade_table(tables):
     assert dask == [dict(r) for r in serial]
     scores = {r["student"]: r["score"] for r in serial}
     assert scores == {"broken": "", "crash": "", "mistakes": "19", "perfect": "20", "untouched": "0"}
+
+
+def test_a_local_cluster_opens_no_port_and_leaves_no_copy_of_the_checks(tables, monkeypatch):
+    """A LocalCluster of processes listened on a TCP port without login: any user of the machine
+    could connect and run code as the instructor. The local cluster talks in memory, and the
+    course copies its workers made (checks.py included) are gone after the run."""
+    from distributed import LocalCluster
+    from coursetools import cluster
+    assert TABLE_NOTES["left behind"] == set()
+    addresses = []
+    real = LocalCluster.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        addresses.append(self.scheduler_address)
+    monkeypatch.setattr(LocalCluster, "__init__", spy)
+    assert list(cluster.grade({"assignment": A}, {}, "local", 1, None)) == []
+    assert addresses and all(a.startswith("inproc://") for a in addresses), addresses

@@ -14,34 +14,56 @@ and bubblewrap, started with ``dask worker tcp://scheduler:8786 --nthreads 1`` (
 per worker process: each task is one sandbox). dask-jobqueue (batch systems: SLURM, PBS, …) and
 dask-kubernetes start the same workers through the same API, and their cluster's address is all
 ``CLUSTER=`` needs.
+
+``CLUSTER=local`` runs its workers as threads of the grading process, talking in memory
+(``inproc://``): no port is opened, so no other user of the machine can reach the scheduler and
+run code as the instructor (a LocalCluster of processes listens on a TCP port, without login).
+The work itself happens in the sandboxes' own processes either way. A scheduler on the network
+must be secured by whoever runs it (Dask's TLS settings: ``distributed.comm.tls`` in its
+configuration): anyone who reaches an open scheduler runs code on its workers.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
 
 _RUNS: dict = {}   # per worker process: bundle digest -> ClassRun
+_RUNS_LOCK = threading.Lock()
 
 
 def _class_run(bundle, limits, unsafe):
     """The ClassRun for ``bundle`` in this worker process (made once, then reused)."""
     from coursetools import grading, judge
     key = hashlib.sha256(json.dumps(bundle, sort_keys=True).encode()).hexdigest()
-    if key not in _RUNS:
-        root = Path(tempfile.mkdtemp(prefix="grading-course-"))
-        a, name = bundle["assignment"], bundle["notebook"]
-        for folder in ("solutions", "exercises"):
-            (root / folder / a).mkdir(parents=True)
-            (root / folder / a / name).write_text(bundle["released"], encoding="utf-8")
-        (root / "solutions" / a / judge.CHECKS_FILE).write_text(bundle["checks"], encoding="utf-8")
-        _RUNS[key] = grading.ClassRun(a, root, unsafe=unsafe, limits=limits)
-    return _RUNS[key]
+    with _RUNS_LOCK:
+        if key not in _RUNS:
+            root = Path(tempfile.mkdtemp(prefix="grading-course-"))   # 0700: the worker's alone
+            atexit.register(shutil.rmtree, root, ignore_errors=True)  # the checks go with the worker
+            a, name = bundle["assignment"], bundle["notebook"]
+            for folder in ("solutions", "exercises"):
+                (root / folder / a).mkdir(parents=True)
+                (root / folder / a / name).write_text(bundle["released"], encoding="utf-8")
+            (root / "solutions" / a / judge.CHECKS_FILE).write_text(bundle["checks"], encoding="utf-8")
+            _RUNS[key] = grading.ClassRun(a, root, unsafe=unsafe, limits=limits)
+        return _RUNS[key]
+
+
+def _forget_runs():
+    """Close the class runs of this process and remove their course copies (checks included)."""
+    with _RUNS_LOCK:
+        runs = list(_RUNS.values())
+        _RUNS.clear()
+    for run in runs:
+        run.close()
+        shutil.rmtree(run.root, ignore_errors=True)
 
 
 def _slot():
@@ -81,7 +103,8 @@ def grade(bundle, submissions, cluster, workers, limits, unsafe=False):
     from distributed import Client, LocalCluster, as_completed
     local = None
     if cluster == "local":
-        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+        # threads of this process, talking in memory: no port another user could connect to
+        local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=False,
                              dashboard_address=None, worker_dashboard_address=None)
         client = Client(local)
     else:
@@ -102,3 +125,4 @@ def grade(bundle, submissions, cluster, workers, limits, unsafe=False):
         client.close()
         if local is not None:
             local.close()
+            _forget_runs()
