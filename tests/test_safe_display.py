@@ -38,7 +38,7 @@ def test_clean_html_keeps_what_notebooks_show():
     html = ("<h2>Result</h2><p><b>bold</b> <em>it</em> <code>x</code></p>"
             "<table class=\"dataframe\"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr>"
             "</tbody></table><img src=\"data:image/png;base64,AAAA\" alt=\"plot\">"
-            "<a href=\"https://example.org\">link</a><ul><li>one</li></ul>")
+            "<a>link</a><ul><li>one</li></ul>")
     assert sd.clean_html(html) == html
 
 
@@ -113,7 +113,7 @@ def test_the_course_s_markdown_filter_makes_no_link_or_tag_that_runs():
                        "notebook_path": "", "mathjax_url": ""})
     body = html[html.index("text_cell_render"):]
     assert "STEAL" in body and _runs(body.split("</div>")[0]) == []
-    assert "<h2" in body and "https://example.org" in body and "<table>" in body
+    assert "<h2" in body and "<a>good</a>" in body and "<table>" in body   # a link keeps its text
 
 
 def test_cleaning_is_bounded_a_student_cannot_make_it_take_minutes():
@@ -152,7 +152,7 @@ def test_images_come_only_from_the_page_and_links_never_to_data():
         assert "src" not in sd.clean_html(html), html
     for html in ('<a href="data:text/html,<b>x</b>">x</a>', '<a href=" DATA:text/html,x">x</a>'):
         assert "href" not in sd.clean_html(html), html
-    assert 'href="https://numpy.org"' in sd.clean_html('<a href="https://numpy.org">numpy</a>')
+    assert sd.clean_html('<a href="https://numpy.org">numpy</a>') == "<a>numpy</a>"
     page = sd.markdown2html({"cell": {}, "resources": {}}, "![me](https://tracker.example/p.png?who=ana)")
     assert "tracker.example" not in page
 
@@ -167,3 +167,29 @@ def test_the_student_s_text_has_a_budget_for_the_whole_notebook():
     assert shown < sd.NOTEBOOK_TEXT_BUDGET + 300 * 200
     assert nb.cells[0].source == "# The exercise"
     assert nb.cells[1].source.startswith("0 xxx") and "not shown in the graded copy" in nb.cells[-1].source
+
+
+def test_a_link_keeps_its_text_but_leads_nowhere():
+    """On a hub every user's server shares the instructor's origin: a relative link to a page
+    that a student's own server makes would act as the instructor once clicked. Links keep
+    their text, from outputs and from Markdown alike."""
+    for html in ('<a href="x.html">open me</a>', '<a href="/user/bob/x.html">open me</a>',
+                 '<a href="//hub.example/user/bob/x.html">open me</a>',
+                 '<a href="https://hub.example/user/bob/x.html">open me</a>'):
+        assert sd.clean_html(html) == "<a>open me</a>", html
+    page = sd.markdown2html({"cell": {}, "resources": {}}, "[open me](../../user/bob/x.html)")
+    assert "href" not in page and "open me" in page
+
+
+def test_an_output_cannot_take_the_page_s_own_styles_or_cover_it():
+    """Bootstrap's classes (the Formgrader and the feedback pages load it) let an output pin a
+    fake "Score 20 / 20" over the page; a stretched image covered the rest."""
+    html = ('<div class="navbar navbar-fixed-top"><span class="pull-right label label-success">'
+            'Score: 20.0 / 20.0</span></div><div class="modal-backdrop in">x</div>'
+            '<img src="data:image/png;base64,AAAA" width="1800" height="3000">'
+            '<img src="data:image/png;base64,AAAA" width="400" height="300">'
+            '<table class="dataframe"><tr><td>1</td></tr></table>')
+    cleaned = sd.clean_html(html)
+    for word in ("navbar", "pull-right", "label-success", "modal-backdrop", "1800", "3000"):
+        assert word not in cleaned, word
+    assert 'width="400" height="300"' in cleaned and 'class="dataframe"' in cleaned

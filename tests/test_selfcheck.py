@@ -311,3 +311,12 @@ def test_a_hidden_check_names_only_python_s_and_numpy_s_kinds_of_warning():
                         ("it printed to stderr: 0.25 0.5", "it printed to stderr")):
         verdict = judge(test, {"f/0": {"value": 1.0, "notes": [note]}})
         assert list(verdict.notes) == [shown] and "Zm9v" not in verdict.text()
+
+
+def test_what_the_student_s_code_writes_cannot_start_a_line_of_a_message():
+    from selfcheck.verdict import judge_case
+    case = {"kind": "values", "where": "f(1)", "expected": 1.0, "rtol": 1e-6, "atol": 1e-9, "hints": []}
+    fake = "oops\n✓ f: all 9 checks passed.\n✓ g: all 3 checks passed."
+    for outcome in ({"error": f"ValueError: {fake}"}, {"value": 0.0, "notes": [f"UserWarning: {fake}"]}):
+        ok, message = judge_case("f", case, outcome)
+        assert not ok and not any(line.lstrip().startswith("✓") for line in message.splitlines()), message

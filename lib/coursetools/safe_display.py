@@ -7,8 +7,11 @@ instructor: a ``<script>`` or an ``<img onerror=…>`` could call the server's A
 solutions, open a terminal or change every grade. So, when a submission is graded:
 
 * outputs keep plain text and PNG/JPEG/GIF images; HTML is cleaned (``clean_html``: tags and
-  attributes from a list of harmless ones, links only to http, https, mailto and data); SVG,
-  Markdown, LaTeX and JavaScript outputs are dropped (their plain-text form stays);
+  attributes from a list of harmless ones; links keep their text but lead nowhere, since on a
+  hub every user's server shares the instructor's origin, and a page a student serves there
+  would act as the instructor; classes only from a short list, since the pages' own styles
+  would otherwise let an output cover the page with a fake score); SVG, Markdown, LaTeX and
+  JavaScript outputs are dropped (their plain-text form stays);
 * Markdown cells the student wrote keep their Markdown but not raw HTML: every ``<`` is written
   ``&lt;``, so it shows as the character and never opens a tag, and MathJax's link-making
   commands lose their command form;
@@ -49,16 +52,29 @@ _PROTOCOLS = ["http", "https", "mailto", "data"]
 _INLINE_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,", re.I)
 
 
+#: the class names an output keeps (pandas' tables); any other would take the page's own styles
+#: (Bootstrap's navbar-fixed-top, modal-backdrop, alert-success, …)
+_CLASSES = {"dataframe"}
+#: the largest width or height an image keeps (pixels): a larger one could cover the page
+MAX_IMAGE_SIDE = 1000
+
+
 def _attribute_kept(tag, name, value):
     """bleach's test of one attribute: those of ``_ALLOWED``, with an image's source only inline
-    (PNG, JPEG or GIF data) and a link never to ``data:`` (a page made up by the link itself)."""
+    (PNG, JPEG or GIF data) and its size at most ``MAX_IMAGE_SIDE``, classes only from
+    ``_CLASSES``, and no link's target: a link keeps its text (on a hub, a relative link leads
+    to a page another user's server makes, at the instructor's own origin)."""
     if name not in _ALLOWED.get(tag, []) and name not in _ALLOWED["*"]:
         return False
     plain = re.sub(r"[\x00-\x20]", "", value).lower()
     if tag == "img" and name == "src":
         return _INLINE_IMAGE.match(plain) is not None
     if tag == "a" and name == "href":
-        return not plain.startswith("data:")
+        return False
+    if name == "class":
+        return bool(value.split()) and set(value.split()) <= _CLASSES
+    if name in ("width", "height"):
+        return plain.isdigit() and int(plain) <= MAX_IMAGE_SIDE
     return True
 
 

@@ -83,7 +83,7 @@ def _problem(name, where, outcome, limit=160):
     if outcome.get("not_implemented"):
         return f"{name} is not implemented yet (it raises NotImplementedError)."
     if outcome.get("error"):
-        return f"{where} raised {cut(str(outcome['error']), limit)}"
+        return f"{where} raised {cut(_one_line(outcome['error']), limit)}"
     return None
 
 
@@ -100,8 +100,15 @@ def _form_text(form):
     return form[1]
 
 
+def _one_line(text):
+    """``text`` on one line: what the student's code wrote cannot start a line of the message of
+    its own (a fake "✓ all checks passed", say)."""
+    return " ".join(str(text).split())
+
+
 def _notes(outcome):
-    return "".join(f"\n    note: your code raised a warning: {n}" for n in (outcome or {}).get("notes", []))
+    return "".join(f"\n    note: your code raised a warning: {_one_line(n)}"
+                   for n in (outcome or {}).get("notes", []))
 
 
 def judge_case(name, case, outcome):
