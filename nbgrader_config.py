@@ -8,7 +8,7 @@ import os
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from coursetools.autograde import GradeOutsideTheKernel
+from coursetools.autograde import GradeOutsideTheKernel, RefuseAutograde
 from coursetools.feedback import HideHiddenTests
 from coursetools.feedback_pages import FeedbackHTMLExporter, GetGradesAtOnce
 
@@ -65,6 +65,7 @@ c.GenerateAssignment.create_assignment = True
 # checks inside the student's kernel, so it refuses with a message saying what to run instead.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+c.Autograde.exporter_class = RefuseAutograde       # stops it before it touches anything
 c.Autograde.autograde_preprocessors = [GradeOutsideTheKernel]
 c.LimitOutput.max_lines = 400
 c.LimitOutput.max_traceback = 40

@@ -312,3 +312,23 @@ def test_feedback_images_keep_their_alternative_text():
     page, _ = FeedbackHTMLExporter(template_name="classic").from_notebook_node(nb)
     images = re.findall(r"<img[^>]*>", page)
     assert len(images) == 1 and f'alt="{NO_ALT}"' in images[0]
+
+
+def test_nbgraders_own_autograde_stops_before_it_touches_a_graded_copy_or_the_gradebook(graded):
+    """nbgrader's autograde (also the Formgrader's Autograde button) wrote the submission's claimed
+    time into the gradebook and, with --force, removed the graded copy before it reached the
+    step that refused it. It now stops first, saying what to run instead."""
+    from nbgrader.api import Gradebook
+    root, _ = graded
+    graded_copy = root / "autograded" / "perfect" / A / NB
+    before_copy = graded_copy.read_bytes()
+    (root / "submitted" / "perfect" / A / "timestamp.txt").write_text("2000-01-01 00:00:00.000000 UTC")
+    db = f"sqlite:///{root / 'gradebook.db'}"
+    with Gradebook(db, "nn-from-scratch") as gb:
+        before = gb.find_submission(A, "perfect").timestamp
+    for args in (["autograde", A, "--force"], ["autograde", A, "--student", "perfect", "--force"]):
+        proc = course.nbgrader(*args, root=root, check=False)
+        assert proc.returncode != 0 and "make autograde" in proc.stdout + proc.stderr
+    assert graded_copy.read_bytes() == before_copy
+    with Gradebook(db, "nn-from-scratch") as gb:
+        assert gb.find_submission(A, "perfect").timestamp == before
