@@ -584,7 +584,10 @@ class ClassRun:
 
 #: how much earlier than its files' change times a submission's own timestamp may be (nbgrader's
 #: submit writes the timestamp first, then copies the files)
-CLAIM_SLACK = datetime.timedelta(minutes=5)
+#: how much earlier than its files' change times a submission's own timestamp may be and still
+#: count: ``nbgrader submit`` writes it as it starts, then copies at most ``max_dir_size``
+#: (100 MB), seconds at most; more would let any late student choose their time within it
+CLAIM_SLACK = datetime.timedelta(minutes=1)
 
 
 def _claimed_timestamp(assignment, student, root):
