@@ -320,3 +320,18 @@ def test_what_the_student_s_code_writes_cannot_start_a_line_of_a_message():
     for outcome in ({"error": f"ValueError: {fake}"}, {"value": 0.0, "notes": [f"UserWarning: {fake}"]}):
         ok, message = judge_case("f", case, outcome)
         assert not ok and not any(line.lstrip().startswith("✓") for line in message.splitlines()), message
+
+
+def test_a_hidden_check_s_message_shows_numbers_too_roughly_to_be_copied():
+    """The hidden inputs are the same for every student: a failed hidden check that printed its
+    expected value to ten digits made every classmate's page (and last year's) an answer key."""
+    from selfcheck.verdict import judge_case
+    case = {"kind": "values", "where": "mse(random (6, 3) arrays)", "expected": 1.44357005, "rtol": 1e-6,
+            "atol": 1e-9, "hints": [], "hidden": True}
+    ok, message = judge_case("mse", case, {"value": -1.0})
+    assert not ok and "expected about 1.4" in message and "1.443" not in message and "1.44" not in message
+    array_case = dict(case, expected=np.array([0.123456789, -2.3456789, 0.0, 7.0]))
+    ok, message = judge_case("f", array_case, {"value": np.array([0.1, -2.0, 0.5, 7.0])})
+    assert not ok and "0.1234" not in message and "2.345" not in message and "about array([0.12, -2.3, 0, 7])" in message
+    visible = dict(case, hidden=False)
+    assert "expected 1.44357005" in judge_case("mse", visible, {"value": -1.0})[1]

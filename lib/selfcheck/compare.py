@@ -29,30 +29,36 @@ def cut(text, limit):
     return text if len(text) <= limit else text[:limit - 2] + " …"
 
 
-def describe(x, max_items=8, _depth=0):
+def describe(x, max_items=8, _depth=0, digits=None):
     """A short, readable description of a value for a message: arrays show shape and entries.
 
     At most ``max_items`` entries of an array are shown (only the first 4 of a larger one), lists
     and tuples are described ``MAX_DEPTH`` levels deep, and the whole text is cut at
-    ``MAX_DESCRIPTION`` characters."""
-    return cut(_describe(x, max_items, _depth), MAX_DESCRIPTION)
+    ``MAX_DESCRIPTION`` characters. ``digits``: numbers shown to that many significant digits
+    (a hidden check's message: enough to see how far off an answer is, too few to copy)."""
+    return cut(_describe(x, max_items, _depth, digits), MAX_DESCRIPTION)
 
 
-def _describe(x, max_items, depth):
+def _describe(x, max_items, depth, digits=None):
     if isinstance(x, np.ndarray):
         if x.size <= max_items:
-            body = np.array2string(x, precision=6, separator=", ", suppress_small=False)
+            if digits is not None and x.dtype.kind in "fc":
+                body = np.array2string(x, separator=", ", formatter={
+                    "float_kind": lambda v: f"{v:.{digits}g}",
+                    "complex_kind": lambda v: f"{v:.{digits}g}"})
+            else:
+                body = np.array2string(x, precision=6, separator=", ", suppress_small=False)
             return f"array({body})" + (f" of shape {x.shape}" if x.ndim > 1 else "")
-        flat = ", ".join(f"{v:.6g}" for v in x.ravel()[:4].tolist())
+        flat = ", ".join(f"{v:.{digits or 6}g}" for v in x.ravel()[:4].tolist())
         return f"array of shape {x.shape}, dtype {x.dtype} (first entries {flat}, …)"
     if isinstance(x, float):
-        return f"{x:.10g}"
+        return f"{x:.{digits or 10}g}"
     if isinstance(x, str):
         return repr(x[:60] + "…") if len(x) > 60 else repr(x)
     if isinstance(x, (list, tuple)) and (len(x) > max_items or depth >= MAX_DEPTH):
         return f"{type(x).__name__} of length {len(x)}"
     if isinstance(x, (list, tuple)):
-        inner = ", ".join(_describe(v, max_items, depth + 1) for v in x)
+        inner = ", ".join(_describe(v, max_items, depth + 1, digits) for v in x)
         return f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
     text = repr(x)
     return text[:120] + " …" if len(text) > 120 else text
@@ -93,15 +99,17 @@ def _flat_floats(x):
     return [complex(v) if isinstance(v, complex) else float(v) for v in arr.ravel().tolist()]
 
 
-def compare(received, expected, rtol, atol):
-    """(ok, detail): ``received`` equals ``expected`` entry by entry within atol + rtol·|expected|."""
+def compare(received, expected, rtol, atol, digits=None):
+    """(ok, detail): ``received`` equals ``expected`` entry by entry within atol + rtol·|expected|.
+
+    ``digits``: the detail shows numbers to that many significant digits (see ``describe``)."""
     try:
         e_shape = shape_of(expected)
     except (ValueError, TypeError):
         e_shape = None
     if e_shape is None:  # an expected value that is not numeric data: compare exactly
         ok = received == expected if type(received) is type(expected) else False
-        return (True, "") if ok is True else (False, f"expected {describe(expected)}")
+        return (True, "") if ok is True else (False, f"expected {describe(expected, digits=digits)}")
     try:
         r_shape = shape_of(received)
     except Exception:
@@ -139,7 +147,12 @@ def compare(received, expected, rtol, atol):
     index = tuple(int(k) for k in np.unravel_index(worst, e_shape)) if e_shape else ()
     a, b = r[worst], e[worst]
     if isinstance(a, complex) or isinstance(b, complex):
+        if digits is not None:
+            return False, f"worst entry at index {index}: expected about {b:.{digits}g}"
         return False, f"worst entry at index {index}: expected {b}, received {a}"
     error = abs(a - b) if not (math.isnan(a) or math.isinf(a)) else a
+    if digits is not None:
+        return False, (f"worst entry at index {index}: expected about {b:.{digits}g}, received "
+                       f"about {a:.{digits}g} (off by about {error:.1g})")
     return False, (f"worst entry at index {index}: expected {b:.10g}, received {a:.10g} "
                    f"(error {error:.3g})")

@@ -63,8 +63,13 @@ class Verdict:
                 f"({self.earned:g} of {self.points:g} points).\n{unique}")
 
 
-def _value_text(x, limit=None):
-    text = describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x)
+#: the significant digits a hidden check's message shows of the numbers expected and received:
+#: enough to see how far off an answer is, too few to pass the check with, copied from a page
+HIDDEN_DIGITS = 2
+
+
+def _value_text(x, limit=None, digits=None):
+    text = describe(np.asarray(x) if isinstance(x, (list, tuple)) and _numeric(x) else x, digits=digits)
     return text if limit is None else cut(text, limit)
 
 
@@ -117,6 +122,7 @@ def judge_case(name, case, outcome):
     # what came back from a hidden check is shown shorter: the student's code may have packed
     # the hidden input into it (a failed check then shows about as much of it as its label)
     limit = HIDDEN_RECEIVED if case.get("hidden") else None
+    digits = HIDDEN_DIGITS if case.get("hidden") else None
     problem = _problem(name, where, outcome, limit or 160)
     if problem:
         return False, problem + _notes(outcome)
@@ -146,13 +152,15 @@ def judge_case(name, case, outcome):
             ok = False
         if ok:
             return True, None
-        return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit)}" + _notes(outcome))
+        return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit, digits)}"
+                       + _notes(outcome))
     expected = case["expected"]
-    ok, detail = compare(value, expected, case.get("rtol", 1e-6), case.get("atol", 1e-9))
+    ok, detail = compare(value, expected, case.get("rtol", 1e-6), case.get("atol", 1e-9), digits)
     if ok:
         return True, None
-    message = (f"{where}\n    expected {_value_text(expected)}\n    received {_value_text(value, limit)}"
-               f"\n    {detail}")
+    about = "about " if digits is not None else ""
+    message = (f"{where}\n    expected {about}{_value_text(expected, digits=digits)}\n    received "
+               f"{about}{_value_text(value, limit, digits)}\n    {detail}")
     for wrong, text in case.get("hints", ()):
         try:
             if compare(value, wrong, 1e-6, 1e-9)[0]:
