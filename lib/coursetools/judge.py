@@ -172,6 +172,18 @@ class Test:
         return self._add(p, "satisfies", label, weight, weak, **fields)
 
 
+    def judged(self, p, fn, message, weight=1.0, label=None, weak=False):
+        """A hidden check judged by ``fn(r)`` (True or False) on the probe's value ``r``, here in
+        the grading process: for what an expression cannot say, such as the accuracy of the
+        network a student's ``train`` returned, computed with the course's own forward pass.
+        ``fn`` must check the form and size of ``r`` before computing on it (the student's
+        code chose them); any exception counts as a failed check."""
+        if not self._hidden:
+            raise ValueError(f"{self.id}: a judged check must be hidden (visible checks also run "
+                             f"in the student's kernel, from JSON)")
+        return self._add(p, "judged", label, weight, weak, fn=fn, message=message)
+
+
 def hint_values(hints, *args, **kwargs):
     """[(value, text)]: what each wrong variant ``func`` of ``hints`` [(func, text)] gives on these
     inputs, for ``Test.values(hints=...)`` when the probe is not a call of the same arguments. A

@@ -5,7 +5,9 @@ A test is a dict ``{"name", "points", "cases": [case, …]}``; a case is a dict 
     id, kind ("values" | "shape" | "satisfies"), where (how the call is shown to the student),
     weight, weak (optional: see ``judge``), and for "values": expected, rtol, atol, hints
     [[wrong value, text], …];
-    for "shape": expected_shape; for "satisfies": test (an expression in r, the received value),
+    for "shape": expected_shape; for "judged" (hidden checks, judged where they are graded): fn,
+    a function of the received value, and message; for "satisfies": test (an expression in r, the
+    received value),
     message, and optionally like (the ``structure_of`` form r must have before the expression
     is evaluated on it).
 
@@ -137,6 +139,16 @@ def judge_case(name, case, outcome):
         if got == want:
             return True, None
         return False, f"{where} returned shape {got}, expected shape {want}" + _notes(outcome)
+    if kind == "judged":                     # hidden only: a function of the grader's
+        try:
+            with np.errstate(all="ignore"):
+                ok = bool(case["fn"](value))
+        except Exception:
+            ok = False
+        if ok:
+            return True, None
+        return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit, digits)}"
+                       + _notes(outcome))
     if kind == "satisfies":
         like = case.get("like")
         if like is not None and structure_of(value) != like:

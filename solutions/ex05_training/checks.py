@@ -299,8 +299,9 @@ def _(t):
 # The graded outcome: train once with the student's train and SETTINGS (timed), then predict.
 #   1 point  training runs without errors within TIME_LIMIT seconds;
 #   1 point  accuracy ≥ 0.90 on the validation set;
-#   hidden:  accuracy on 2000 new points from the same distribution: 2 points for ≥ 0.75 and 3
-#            more for ≥ 0.90.
+#   hidden:  accuracy on 2000 new points from the same distribution of the network train returned
+#            (judged here, with the exercise's forward pass): 2 points for ≥ 0.75 and 3 more for
+#            ≥ 0.90.
 # Over the time limit every check fails: the test scores 0.
 # ----------------------------------------------------------------------------------------------
 # The kernel only trains, times and predicts. The network trained by the first check is kept on
@@ -329,6 +330,10 @@ def _graded_training(X, y):
         pass
     return seconds
 
+def _graded_network(X_fit, y_fit):
+    params, seconds = getattr(train, "_graded_network", None) or _trained(X_fit, y_fit)
+    return {"seconds": seconds, "params": params}
+
 def _graded_predictions(X_fit, y_fit, X, y=None):
     params, seconds = getattr(train, "_graded_network", None) or _trained(X_fit, y_fit)
     labels = np.asarray(predict(params, X))
@@ -337,6 +342,46 @@ def _graded_predictions(X_fit, y_fit, X, y=None):
     shown = float(np.mean(labels == y)) if labels.shape == np.shape(y) else None
     return {"accuracy": shown, "seconds": seconds, "labels": labels}
 '''
+
+
+#: the networks the hidden accuracy checks accept: up to this many layers and parameters in all
+#: (the forward pass on 2000 points then costs the grading process well under a second)
+MAX_LAYERS, MAX_PARAMETERS = 8, 200_000
+
+
+def _network_accuracy(r, X, y):
+    """The accuracy on (X, y) of the network ``r['params']`` that the student's train returned,
+    computed with the course's forward pass; 0.0 for anything but such a network trained within
+    the time limit (every form and size checked before any product)."""
+    if not isinstance(r, dict) or not isinstance(r.get("params"), dict):
+        return 0.0
+    seconds, params = r.get("seconds"), r["params"]
+    if not isinstance(seconds, (int, float)) or not seconds <= TIME_LIMIT:
+        return 0.0
+    n = len(params) // 2
+    if not 1 <= n <= MAX_LAYERS or sorted(params) != sorted([f"W{k}" for k in range(1, n + 1)]
+                                                            + [f"b{k}" for k in range(1, n + 1)]):
+        return 0.0
+    width, total = X.shape[1], 0
+    for k in range(1, n + 1):
+        W, b = params[f"W{k}"], params[f"b{k}"]
+        if not (isinstance(W, np.ndarray) and isinstance(b, np.ndarray) and W.dtype.kind == "f"
+                and b.dtype.kind == "f" and W.ndim == 2 and W.shape[0] == width
+                and b.shape == (W.shape[1],)):
+            return 0.0
+        width, total = W.shape[1], total + W.size + b.size
+        if total > MAX_PARAMETERS:
+            return 0.0
+    if width != int(np.max(y)) + 1:
+        return 0.0
+    return float(np.mean(_reference_labels(params, X) == y))
+
+
+def _network_message(threshold):
+    return (f"the network your train returned must classify {threshold:.0%} or more of the new points "
+            f"right (computed with the forward pass of the exercise: ReLU hidden layers, the class of "
+            f"the largest score), and training must take at most {TIME_LIMIT:.0f} s (received: the "
+            f"seconds training took, and the network)")
 
 
 def _accuracy_test(y, threshold):
@@ -371,8 +416,11 @@ def _(t):
         # "0 for the first fifth, 1 for the next, …" would score without learning anything
         order = np.random.default_rng(730116).permutation(len(y_new))
         X_new, y_new = X_new[order], y_new[order]
-        new = probe("_graded_predictions(X_fit, y_fit, X)", X=X_new, **fit)   # their labels stay here
-        t.satisfies(new, _accuracy_test(y_new, 0.75), message=_accuracy_message(0.75, shown=False), weight=2,
-                    label="accuracy on 2000 new spiral points (0.75 or more for partial credit)")
-        t.satisfies(new, _accuracy_test(y_new, 0.90), message=_accuracy_message(0.90, shown=False), weight=3,
-                    label="accuracy on 2000 new spiral points (0.90 or more for full marks)")
+        # the network train returned is judged here, with the course's forward pass (ReLU hidden
+        # layers, as forward and predict must compute): a predict that knows the spirals' formula,
+        # or one that looks its answers up in points it drew itself, answers without a network
+        new = probe("_graded_network(X_fit, y_fit)", **fit)       # the new points stay here too
+        for threshold, weight, what in ((0.75, 2, "partial credit"), (0.90, 3, "full marks")):
+            t.judged(new, lambda r, threshold=threshold: _network_accuracy(r, X_new, y_new) >= threshold,
+                     message=_network_message(threshold), weight=weight,
+                     label=f"accuracy on 2000 new spiral points ({threshold:.2f} or more for {what})")
