@@ -335,3 +335,20 @@ def test_a_hidden_check_s_message_shows_numbers_too_roughly_to_be_copied():
     assert not ok and "0.1234" not in message and "2.345" not in message and "about array([0.12, -2.3, 0, 7])" in message
     visible = dict(case, hidden=False)
     assert "expected 1.44357005" in judge_case("mse", visible, {"value": -1.0})[1]
+
+
+def test_a_hidden_check_shows_no_text_the_student_s_code_chose():
+    """An error's text, an exception class's name and a returned string are the code's to
+    choose: for a hidden check they could carry its input out, a few dozen characters a check."""
+    from selfcheck.verdict import judge_case
+    case = {"kind": "values", "where": "f(a hidden input)", "expected": 1.0, "rtol": 1e-6, "atol": 1e-9,
+            "hints": [], "hidden": True}
+    secret = "MC4xMjM0NTY3ODkgLTIuMzQ1Njc4OQ"
+    for outcome, shown in (({"error": f"ValueError: {secret}"}, "raised ValueError"),
+                           ({"error": f"{secret}Error: x"}, "raised an exception of its own kind"),
+                           ({"value": secret}, "a string of 30 characters"),
+                           ({"value": [1.5, secret]}, "a string of 30 characters")):
+        ok, message = judge_case("f", case, outcome)
+        assert not ok and shown in message and secret not in message, message
+    visible = dict(case, hidden=False)
+    assert secret in judge_case("f", visible, {"error": f"ValueError: {secret}"})[1]

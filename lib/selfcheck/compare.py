@@ -54,12 +54,20 @@ def _describe(x, max_items, depth, digits=None):
     if isinstance(x, float):
         return f"{x:.{digits or 10}g}"
     if isinstance(x, str):
+        if digits is not None:       # a hidden check's message: text the code chose is not shown
+            return f"a string of {len(x)} characters"
         return repr(x[:60] + "…") if len(x) > 60 else repr(x)
     if isinstance(x, (list, tuple)) and (len(x) > max_items or depth >= MAX_DEPTH):
         return f"{type(x).__name__} of length {len(x)}"
     if isinstance(x, (list, tuple)):
         inner = ", ".join(_describe(v, max_items, depth + 1, digits) for v in x)
         return f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
+    if digits is not None and not isinstance(x, (int, bool, np.number, np.bool_, type(None), dict)):
+        return f"a {type(x).__name__[:40]}"
+    if isinstance(x, dict) and digits is not None:
+        inner = ", ".join(f"{_describe(k, max_items, depth + 1, digits)}: "
+                          f"{_describe(v, max_items, depth + 1, digits)}" for k, v in list(x.items())[:max_items])
+        return "{" + inner + (", …" if len(x) > max_items else "") + "}"
     text = repr(x)
     return text[:120] + " …" if len(text) > 120 else text
 
