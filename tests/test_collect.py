@@ -16,6 +16,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -570,3 +571,26 @@ def test_a_timestamp_is_taken_only_as_nbgrader_submit_writes_it(tmp_path):
         path.write_text(text)
         with pytest.raises(exchange.Refused, match="timestamp.txt"):
             exchange.submission_timestamp(path)
+
+
+def test_a_write_made_while_a_file_is_copied_counts_in_the_time_received(tmp_path, monkeypatch):
+    """A student watching their own notebook rewrote its tail once collect had opened it (and
+    read its change time) but before it read that far: the late work was collected with the
+    on-time change time. The time is read again once each file is read."""
+    src = tmp_path / "src"
+    _honest(src, "x" * 1000 + "OLD")
+    before = datetime.datetime.now(datetime.timezone.utc)
+    real = exchange._copy_open_file
+
+    def rewrite_then_copy(fd, dest, limit):
+        if os.path.basename(dest) == NB:
+            time.sleep(0.05)
+            with open(src / NB, "r+") as f:       # the student's write, after collect's open
+                f.seek(1000)
+                f.write("NEW")
+        return real(fd, dest, limit)
+    monkeypatch.setattr(exchange, "_copy_open_file", rewrite_then_copy)
+    copied = exchange.copy_folder(src, tmp_path / "dest")
+    written = datetime.datetime.fromtimestamp(os.stat(src / NB).st_ctime, datetime.timezone.utc)
+    assert (tmp_path / "dest" / NB).read_text().endswith("NEW")
+    assert copied.changed >= written > before

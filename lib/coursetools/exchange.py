@@ -195,8 +195,8 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
     anything in it is a link, a pipe, a socket or a device, or all files together exceed
     ``max_total_bytes``. Returns ``Copied(bytes, changed)``: the number of bytes copied, and the
     latest status-change time (ctime, UTC) of the folders and files copied, read from each one
-    as it was opened (no user can set a ctime back: the submission's files were not written
-    before it, whatever its name or timestamp.txt claims).
+    as it was opened and again once it was read (no user can set a ctime back: what was copied
+    was not written after it, whatever the submission's name or timestamp.txt claims).
     """
     try:
         top = os.open(src, _OPEN | _DIRECTORY)
@@ -229,6 +229,7 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
                 latest[0] = max(latest[0], opened.st_ctime)
                 if stat.S_ISDIR(opened.st_mode):
                     copy_dir(child, os.path.join(target, name), shown + "/")
+                    latest[0] = max(latest[0], os.fstat(child).st_ctime)
                     continue
                 why = _not_plain(shown, opened, hard_links)
                 if why:
@@ -241,6 +242,8 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
                     total[0] += _copy_open_file(child, os.path.join(target, name), max_file_bytes)
                 except Refused as exc:
                     raise Refused(f"{shown}: {exc}") from None
+                # and again once read: a write made while the copy ran changed what was read
+                latest[0] = max(latest[0], os.fstat(child).st_ctime)
                 if max_total_bytes is not None and total[0] > max_total_bytes:
                     raise Refused(f"its files are larger than {max_total_bytes // 1000:,} kB together")
             finally:
@@ -248,6 +251,7 @@ def copy_folder(src, dest, exclude=(), include=("*",), max_file_bytes=None, max_
 
     try:
         copy_dir(top, dest, "")
+        latest[0] = max(latest[0], os.fstat(top).st_ctime)
     except OSError as exc:   # a folder or file the collecting user may not read, one that vanished
         shutil.rmtree(dest, ignore_errors=True)
         raise Refused(f"{exc.filename or 'an entry'} could not be copied ({exc.strerror})") from None
