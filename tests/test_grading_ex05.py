@@ -285,6 +285,11 @@ def test_the_hidden_accuracy_is_that_of_the_network_train_returned_and_nothing_e
                                               "W2": np.zeros((8, 5)), "b2": np.zeros(5)}},
                   {"seconds": 1.0, "labels": np.zeros((200_000, 1), int)},
                   {"seconds": 99.0, "params": {"W1": rng.normal(size=(2, 5)), "b1": np.zeros(5)}},
+                  # long doubles (no BLAS) of subnormal size (a slow path per multiply): minutes
+                  {"seconds": 1.0, "params": {
+                      "W1": np.full((2, 440), 1e-4940, np.longdouble), "b1": np.zeros(440, np.longdouble),
+                      "W2": np.full((440, 440), 1e-4940, np.longdouble), "b2": np.zeros(440, np.longdouble),
+                      "W3": np.full((440, 5), 1e-4940, np.longdouble), "b3": np.zeros(5, np.longdouble)}},
                   "r"):
         tracemalloc.start()
         start = time.perf_counter()

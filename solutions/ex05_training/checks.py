@@ -10,6 +10,8 @@ validation set and on 2000 new spiral points (drawn here, never shown) are score
 accuracy that counts is never computed in the student's kernel.
 """
 
+import hashlib
+
 import numpy as np
 
 from coursetools.judge import DEFAULT_LIBRARY, Assignment, Probe, call, probe, hint_values
@@ -362,7 +364,7 @@ def _network_accuracy(r, X, y):
     if not 1 <= n <= MAX_LAYERS or sorted(params) != sorted([f"W{k}" for k in range(1, n + 1)]
                                                             + [f"b{k}" for k in range(1, n + 1)]):
         return 0.0
-    width, total = X.shape[1], 0
+    width, total, network = X.shape[1], 0, {}
     for k in range(1, n + 1):
         W, b = params[f"W{k}"], params[f"b{k}"]
         if not (isinstance(W, np.ndarray) and isinstance(b, np.ndarray) and W.dtype.kind == "f"
@@ -372,9 +374,21 @@ def _network_accuracy(r, X, y):
         width, total = W.shape[1], total + W.size + b.size
         if total > MAX_PARAMETERS:
             return 0.0
+        # in float64, with entries too small to matter set to 0: long doubles and subnormal
+        # numbers make each product take minutes (no BLAS, or a slow path per multiply)
+        for name, a in ((f"W{k}", W), (f"b{k}", b)):
+            a = np.asarray(a, dtype=np.float64)
+            network[name] = np.where(np.abs(a) < np.finfo(np.float64).tiny, 0.0, a)
     if width != int(np.max(y)) + 1:
         return 0.0
-    return float(np.mean(_reference_labels(params, X) == y))
+    key = hashlib.sha256(b"".join([network[k].tobytes() for k in sorted(network)]
+                                  + [np.asarray(X).tobytes(), np.asarray(y).tobytes()])).hexdigest()
+    if key not in _ACCURACIES:       # the same network, judged against both thresholds: once
+        _ACCURACIES[key] = float(np.mean(_reference_labels(network, X) == y))
+    return _ACCURACIES[key]
+
+
+_ACCURACIES: dict = {}
 
 
 def _network_message(threshold):
