@@ -1,8 +1,9 @@
 """Answers that do nothing earn nothing, in every test of every assignment.
 
 Each answer function of an assignment is replaced, one at a time, by a body that does no work:
-``return None``, ``0.0``, an argument handed back (alone, twice, or with another), zeros of the
-first argument's shape. Every probe is evaluated as the grader's kernel does (``selfcheck.runtime``,
+``return None``, ``0.0``, ``True``, an argument handed back (alone, twice, or with another,
+negated or transposed), zeros, ones, 0.5 or uniform rows of the first argument's shape, zeros or
+ones one per row. Every probe is evaluated as the grader's kernel does (``selfcheck.runtime``,
 values through the codec) and judged by the assignment's judge, hidden checks included. A values
 check such an answer passes (an edge case whose answer *is* an input, zeros, "unchanged") must be
 marked weak in checks.py, so that it counts only beside the test's main checks
@@ -35,6 +36,15 @@ BODIES = {
     "first and second": "return {a0}, {a1}",
     "first and third": "return {a0}, {a2}",
     "first, three times": "return {a0}, {a0}, {a0}",
+    "its negative": "return -np.asarray({a0}, dtype=float)",
+    "its transpose": "return np.asarray({a0}, dtype=float).T",
+    "0.5 like the first": "return np.full_like(np.asarray({a0}, dtype=float), 0.5)",
+    "ones like the first": "return np.ones_like(np.asarray({a0}, dtype=float))",
+    "uniform rows like the first": "return np.ones_like(np.asarray({a0}, dtype=float)) / np.shape({a0})[-1]",
+    "zeros, one per row": "return np.zeros(len({a0}))",
+    "ones, one per row": "return np.ones(len({a0}))",
+    "True": "return True",
+    "zeros like the first, twice": "return np.zeros_like(np.asarray({a0}, dtype=float)), np.zeros_like(np.asarray({a0}, dtype=float))",
 }
 
 
