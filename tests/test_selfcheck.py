@@ -352,3 +352,15 @@ def test_a_hidden_check_shows_no_text_the_student_s_code_chose():
         assert not ok and shown in message and secret not in message, message
     visible = dict(case, hidden=False)
     assert secret in judge_case("f", visible, {"error": f"ValueError: {secret}"})[1]
+
+
+def test_no_path_of_a_hidden_check_s_message_shows_more_digits():
+    from selfcheck.compare import structure_of
+    from selfcheck.verdict import judge_case
+    hidden = {"where": "f(…)", "hidden": True, "hints": [], "rtol": 1e-6, "atol": 1e-9}
+    ok, message = judge_case("f", dict(hidden, kind="values", expected=np.array([1.0, 2.0])),
+                             {"value": np.array([1.23456789 + 1j, 2.0])})
+    assert not ok and "1.2345" not in message
+    guarded = dict(hidden, kind="satisfies", test="True", message="m", like=structure_of({"W": np.zeros(2)}))
+    ok, message = judge_case("f", guarded, {"value": {"W": np.array([1.23456789, 2.0, 3.0])}})
+    assert not ok and "1.2345" not in message and "not of the expected form" in message

@@ -133,8 +133,8 @@ def compare(received, expected, rtol, atol, digits=None):
     for i, (a, b) in enumerate(zip(r, e)):
         if isinstance(a, complex) and not isinstance(b, complex):
             if a.imag != 0:                  # nan included: a complex answer to a real question
-                return False, (f"received complex numbers (entry {i} is {a}) where real numbers "
-                               f"are expected")
+                shown = f" (entry {i} is {a})" if digits is None else f" (entry {i})"
+                return False, f"received complex numbers{shown} where real numbers are expected"
             a = r[i] = a.real
         if isinstance(a, complex) or isinstance(b, complex):
             err = abs(a - b) - (atol + rtol * abs(b))

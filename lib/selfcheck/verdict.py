@@ -152,7 +152,7 @@ def judge_case(name, case, outcome):
         if like is not None and structure_of(value) != like:
             # the expression runs only on a value of the expected form: arithmetic on arrays of
             # other shapes could broadcast into more memory and time than any answer needs
-            return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit)}, "
+            return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit, digits)}, "
                            f"which is not of the expected form ({_form_text(like)})" + _notes(outcome))
         try:
             with np.errstate(all="ignore"):
