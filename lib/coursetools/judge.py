@@ -171,7 +171,6 @@ class Test:
             fields["like"] = structure_of(like)
         return self._add(p, "satisfies", label, weight, weak, **fields)
 
-
     def judged(self, p, fn, message, weight=1.0, label=None, weak=False):
         """A hidden check judged by ``fn(r)`` (True or False) on the probe's value ``r``, here in
         the grading process: for what an expression cannot say, such as the accuracy of the

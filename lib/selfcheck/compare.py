@@ -62,12 +62,14 @@ def _describe(x, max_items, depth, digits=None):
     if isinstance(x, (list, tuple)):
         inner = ", ".join(_describe(v, max_items, depth + 1, digits) for v in x)
         return f"[{inner}]" if isinstance(x, list) else f"({inner}{',' if len(x) == 1 else ''})"
-    if digits is not None and not isinstance(x, (int, bool, np.number, np.bool_, type(None), dict)):
-        return f"a {type(x).__name__[:40]}"
-    if isinstance(x, dict) and digits is not None:
-        inner = ", ".join(f"{_describe(k, max_items, depth + 1, digits)}: "
-                          f"{_describe(v, max_items, depth + 1, digits)}" for k, v in list(x.items())[:max_items])
-        return "{" + inner + (", …" if len(x) > max_items else "") + "}"
+    if digits is not None:           # a hidden check's message: no repr the code could choose
+        if isinstance(x, dict):
+            inner = ", ".join(f"{_describe(k, max_items, depth + 1, digits)}: "
+                              f"{_describe(v, max_items, depth + 1, digits)}"
+                              for k, v in list(x.items())[:max_items])
+            return "{" + inner + (", …" if len(x) > max_items else "") + "}"
+        if not isinstance(x, (int, bool, np.number, np.bool_, type(None))):
+            return f"a {type(x).__name__[:40]}"
     text = repr(x)
     return text[:120] + " …" if len(text) > 120 else text
 

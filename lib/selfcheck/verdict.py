@@ -5,11 +5,10 @@ A test is a dict ``{"name", "points", "cases": [case, …]}``; a case is a dict 
     id, kind ("values" | "shape" | "satisfies"), where (how the call is shown to the student),
     weight, weak (optional: see ``judge``), and for "values": expected, rtol, atol, hints
     [[wrong value, text], …];
-    for "shape": expected_shape; for "judged" (hidden checks, judged where they are graded): fn,
-    a function of the received value, and message; for "satisfies": test (an expression in r, the
-    received value),
-    message, and optionally like (the ``structure_of`` form r must have before the expression
-    is evaluated on it).
+    for "shape": expected_shape; for "satisfies": test (an expression in r, the received value)
+    and message; for "judged" (hidden checks only, judged where they are graded): fn (a function
+    of r) and message. Both may carry like: the ``structure_of`` form r must have before anything
+    is computed on it.
 
 An outcome is what one call gave: ``{"value": …}``, or ``{"error": "Type: message"}``, or
 ``{"not_implemented": True}``, each with optional ``"notes"`` (warnings raised inside the call).
@@ -96,8 +95,7 @@ def _problem(name, where, outcome, limit=160, hidden=False):
         return f"{name} is not implemented yet (it raises NotImplementedError)."
     if outcome.get("error"):
         if hidden:   # named by its kind only: the text (and a class's name) is the code's choice
-            kind = str(outcome["error"]).split(":", 1)[0]
-            return f"{where} raised {kind if kind in KNOWN_ERRORS else 'an exception of its own kind'}"
+            return f"{where} raised {_kind(outcome['error'], KNOWN_ERRORS, 'an exception of its own kind')}"
         return f"{where} raised {cut(_one_line(outcome['error']), limit)}"
     return None
 
@@ -109,10 +107,18 @@ def _form_text(form):
         return cut(f"a dict with {items}", 300)
     if form[0] == "array":
         kinds = {"f": "floats", "i": "integers", "c": "complex numbers"}
-        return f"{tuple(form[1])} {kinds.get(form[2], form[2])}" if form[1] else f"a number"
+        return f"{tuple(form[1])} {kinds.get(form[2], form[2])}" if form[1] else "a number"
     if form[0] == "list":
         return f"a sequence of {len(form[1])}"
     return form[1]
+
+
+def _kind(text, known, other):
+    """The kind a message starts with ("RuntimeWarning: …" → RuntimeWarning) if it is one of
+    ``known`` (Python's and numpy's own), else ``other``: a class the student's code made could
+    be named anything, a hidden input included."""
+    kind = str(text).split(":", 1)[0]
+    return kind if kind in known else other
 
 
 def _one_line(text):
@@ -196,9 +202,8 @@ def _as_shown(case, outcome):
     "a warning of its own kind"."""
     if not case.get("hidden") or not outcome or not outcome.get("notes"):
         return outcome
-    kinds = {str(note).split(":", 1)[0] for note in outcome["notes"]}
-    return {**outcome, "notes": sorted({k if k in KNOWN_WARNINGS else "a warning of its own kind"
-                                        for k in kinds})}
+    return {**outcome, "notes": sorted({_kind(note, KNOWN_WARNINGS, "a warning of its own kind")
+                                        for note in outcome["notes"]})}
 
 
 def judge(test, outcomes):
