@@ -77,6 +77,38 @@ def test_activation_layer_agrees_with_the_activations_module(name):
     assert out32.dtype == np.float32
 
 
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_activation_backward_is_g_times_the_slope_and_leaves_g_alone(name, dtype):
+    """The slope from the kept output is a new array the product is written into: the result
+    is exactly g · ψ'(x) from the activations module, in the input's dtype, and the incoming
+    gradient is not modified. A gradient of another dtype is multiplied out of place."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((6, 7)) * 3).astype(dtype)
+    x[0, :3] = 0.0
+    g = rng.standard_normal((6, 7)).astype(dtype)
+    g_before = g.copy()
+    layer = Activation(name)
+    layer.forward(x)
+    got = layer.backward(g)
+    _, df = act.get(name)
+    np.testing.assert_array_equal(got, g * df(x).astype(dtype))
+    assert got.dtype == dtype and got is not g
+    np.testing.assert_array_equal(g, g_before)
+    g64 = g.astype(np.float64)
+    mixed = layer.backward(g64)
+    assert mixed.dtype == np.float64
+    np.testing.assert_array_equal(mixed, g64 * df(x).astype(dtype))
+
+
+def test_relu_slope_from_its_output_is_a_mask_in_the_outputs_dtype():
+    for dtype in (np.float32, np.float64):
+        y = np.array([[0.0, 2.5], [1e-30, 0.0]], dtype=dtype)
+        slope = act.relu_derivative_from_output(y)
+        assert slope.dtype == dtype
+        np.testing.assert_array_equal(slope, [[0.0, 1.0], [1.0, 0.0]])
+
+
 def test_activation_unknown_name_lists_the_known_ones():
     with pytest.raises(ValueError, match="relu"):
         Activation("swish")

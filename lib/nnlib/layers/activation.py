@@ -57,7 +57,11 @@ class Activation(Layer):
         if self.activation == "linear":
             return grad_out
         if self._df_from_output is not None:
-            return grad_out * self._df_from_output(out)
+            slope = self._df_from_output(out)               # a new array of ψ'(x)
+            if slope.dtype == grad_out.dtype and slope.shape == grad_out.shape:
+                slope *= grad_out                           # the product, written into it
+                return slope
+            return grad_out * slope
         return grad_out * self._df(x)
 
     def __repr__(self):
