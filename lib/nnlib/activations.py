@@ -17,7 +17,7 @@ __all__ = [
     "threshold", "threshold_derivative",
     "linear", "linear_derivative",
     "piecewise_linear", "piecewise_linear_derivative",
-    "sigmoid", "sigmoid_derivative", "sigmoid_in_place", "sigmoid_from_tanh_of_half",
+    "sigmoid", "sigmoid_derivative", "sigmoid_in_place",
     "tanh", "tanh_derivative",
     "relu", "relu_derivative",
     "sigmoid_derivative_from_output", "tanh_derivative_from_output", "relu_derivative_from_output",
@@ -114,28 +114,19 @@ def sigmoid(v, a=1.0):
 
 
 def sigmoid_in_place(v):
-    """σ(v) written over the float array ``v`` (and returned), as σ(v) = (1 + tanh(v/2)) / 2.
+    """σ(v) = 1 / (1 + e^(−v)) written over the float array ``v`` (and returned).
 
-    The same function as ``sigmoid`` in one ufunc call and no new array: halving is exact and
-    tanh never overflows. Where σ is tiny the two differ: tanh(v/2) rounds to −1 for v below
-    about −38 (−18 in float32), so this gives 0 where ``sigmoid`` keeps e^v: for a gate (the
-    LSTM's, lecture 20, which computes σ the same way) 1e-17 and 0 let through the same nothing.
+    The same function as ``sigmoid`` in four ufunc calls and no new array, for a caller that
+    owns ``v`` (the LSTM's gates, lecture 20). Shapes: any → same. Where σ is tiny the two
+    differ: for v below about −709 (−88 in float32) e^(−v) overflows to inf and this gives 0,
+    where ``sigmoid`` keeps e^v (below 1e-308, 1e-38 in float32): for a gate the same nothing.
+    The overflow is expected, so it raises no warning.
     """
-    v *= 0.5
-    np.tanh(v, out=v)
-    return sigmoid_from_tanh_of_half(v)
-
-
-def sigmoid_from_tanh_of_half(t):
-    """σ(v) written over ``t`` = tanh(v/2) (a float array, returned): σ(v) = (1 + t) / 2.
-
-    For a caller that has tanh(v/2) already: the LSTM halves its gate weights, so that one tanh
-    call over all four blocks gives tanh(z_g) for the input node and tanh(z/2) for the three
-    sigmoid gates (lecture 20). Shapes: any → same.
-    """
-    t *= 0.5
-    t += 0.5
-    return t
+    np.negative(v, out=v)
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(v, out=v)
+    v += 1
+    return np.reciprocal(v, out=v)
 
 
 def sigmoid_derivative(v, a=1.0):

@@ -187,8 +187,7 @@ class LSTMCell(_Cell):
     starts at 1 so that the cell remembers by default.
 
     Inside, the step keeps the blocks in the order g, f, i, o (``order``): the three sigmoid
-    gates side by side, so that with σ(z) = (1 + tanh(z/2)) / 2 and their weights halved
-    (``_step_weights``) one tanh over all four blocks computes every gate; and going back, the
+    gates side by side, so that one in-place sigmoid computes all three; and going back, the
     three blocks that dc multiplies (g, f, i) side by side too.
 
     As a layer: ``forward(x_t)`` starts from ``initial_state`` = (h0, c0) (zeros when None);
@@ -203,25 +202,18 @@ class LSTMCell(_Cell):
         b[:self.units] = 1.0
         return b
 
-    def _step_weights(self):
-        """``_stacked_weights`` (4, D+1+H, H) with the blocks of the sigmoid gates f, i, o
-        halved: [x_t, 1, h_{t−1}] W is then (z_g, z_f/2, z_i/2, z_o/2). Halving is exact."""
-        W = self._stacked_weights()
-        W[1:] *= 0.5
-        return W
-
     @staticmethod
     def _step(z, c_prev, c=None, ig=None, tc=None, h=None):
-        """One step in place: z (4, N, H) holds (z_g, z_f/2, z_i/2, z_o/2) on entry and the
-        gates (g, f, i, o) on return. Returns (h_t, c_t, i ⊙ g, tanh c_t), each (N, H).
+        """One step in place: z (4, N, H) holds (z_g, z_f, z_i, z_o) on entry and the gates
+        (g, f, i, o) on return. Returns (h_t, c_t, i ⊙ g, tanh c_t), each (N, H).
 
         ``c``, ``ig``, ``tc``, ``h`` receive c_t, i ⊙ g, tanh(c_t) and h_t and are allocated
         when None, so that a sequence layer can pass slices of arrays it allocated once for all
-        T steps. σ(z) = (1 + tanh(z/2)) / 2 never overflows (``activations``); a gate below
-        about 1e-17 comes out as 0.
+        T steps. The gates' sigmoid is ``activations.sigmoid_in_place`` (a gate below about
+        1e-308, 1e-38 in float32, comes out as 0).
         """
-        np.tanh(z, out=z)                                        # g and tanh(z/2) for f, i, o
-        activations.sigmoid_from_tanh_of_half(z[1:])             # f, i, o
+        np.tanh(z[0], out=z[0])                                  # g
+        activations.sigmoid_in_place(z[1:])                      # f, i, o
         g, f, i, o = z
         c = np.multiply(f, c_prev, out=c)
         ig = np.multiply(i, g, out=ig)
@@ -282,7 +274,7 @@ class LSTMCell(_Cell):
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
-        h, c, _, _ = self._step(self._one_step_inputs(x_t, h_prev) @ self._step_weights(), c_prev)
+        h, c, _, _ = self._step(self._one_step_inputs(x_t, h_prev) @ self._stacked_weights(), c_prev)
         return h, c
 
     def forward(self, x, training=True):
@@ -294,7 +286,7 @@ class LSTMCell(_Cell):
         else:
             h_prev, c_prev = self.initial_state
         xh = self._one_step_inputs(x, h_prev)
-        gates = xh @ self._step_weights()
+        gates = xh @ self._stacked_weights()
         h, c, ig, tc = self._step(gates, c_prev)
         self._cache = (xh, c_prev, gates, ig, tc)
         return h
@@ -493,7 +485,7 @@ class LSTM(_Sequence):
         H = self.units
         h0, c0 = (None, None) if self.initial_state is None else self.initial_state
         XH = self._stacked_inputs(x, h0)
-        W = self.cell._step_weights()                                # (4, D+1+H, H)
+        W = self.cell._stacked_weights()                             # (4, D+1+H, H)
         gates = np.empty((T, 4, N, H), dtype=XH.dtype)
         cs = np.empty((T + 1, N, H), dtype=XH.dtype)
         cs[0] = 0 if c0 is None else c0
