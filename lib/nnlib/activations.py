@@ -100,27 +100,22 @@ def piecewise_linear_derivative(v):
 def sigmoid(v, a=1.0):
     """Logistic sigmoid with slope parameter ``a``: ψ(v) = 1 / (1 + exp(−a·v)).
 
-    Shapes: any → same; values in (0, 1). Computed without overflow for large |v|:
-    for negative a·v it uses the equal form exp(a·v) / (1 + exp(a·v)).
-    Larger ``a`` makes the S steeper; as a → ∞ it becomes the threshold unit.
+    Shapes: any → same; values in [0, 1]. Larger ``a`` makes the S steeper; as a → ∞ it
+    becomes the threshold unit. Computed by ``sigmoid_in_place`` on a new array: for a·v below
+    about −709 (−88 in float32) exp(−a·v) overflows to inf and the result is 0 (the true value
+    is below 1e-308, 1e-38 in float32), with no warning; it is never nan.
     """
     v = _float(v)
-    z = v if isinstance(a, (int, float)) and a == 1 else a * v    # 1·v is v exactly
-    e = np.exp(-np.abs(z))                       # always in (0, 1]: never overflows
-    # 1/(1 + e) where z >= 0 and e/(1 + e) where z < 0: the numerator is max(e, [z >= 0]),
-    # which is 1 or e exactly (computed without a branch per entry, which is much faster).
-    out = np.maximum(e, z >= 0) / (1.0 + e)
-    return _out(out, v)
+    return _out(sigmoid_in_place(np.asarray(a * v)), v)           # a·v: a new array
 
 
 def sigmoid_in_place(v):
     """σ(v) = 1 / (1 + e^(−v)) written over the float array ``v`` (and returned).
 
-    The same function as ``sigmoid`` in four ufunc calls and no new array, for a caller that
-    owns ``v`` (the LSTM's gates, lecture 20). Shapes: any → same. Where σ is tiny the two
-    differ: for v below about −709 (−88 in float32) e^(−v) overflows to inf and this gives 0,
-    where ``sigmoid`` keeps e^v (below 1e-308, 1e-38 in float32): for a gate the same nothing.
-    The overflow is expected, so it raises no warning.
+    Four ufunc calls and no new array, for a caller that owns ``v`` (the LSTM's gates, lecture
+    20; ``sigmoid`` calls it on a copy). Shapes: any → same. For v below about −709 (−88 in
+    float32) e^(−v) overflows to inf and σ comes out as 0, where the true value is below 1e-308
+    (1e-38 in float32); that overflow is expected and raises no warning.
     """
     np.negative(v, out=v)
     with np.errstate(over="ignore", under="ignore"):
