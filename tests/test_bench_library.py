@@ -58,3 +58,19 @@ def test_interleaved_times_every_function_in_every_round():
     assert len(per_round) == 3 and all(len(times) == 2 for times in per_round)
     assert best == [min(t[0] for t in per_round), min(t[1] for t in per_round)]
     assert calls.count("a") > 3 and calls.count("b") > 3
+
+
+def test_interleaved_rounds_start_one_function_later_each_time(monkeypatch):
+    # Which function each round times first: a, b, c, a. (_best calls a function once before
+    # timing it, so the first call of each _best belongs to the function it times.)
+    calls, firsts = [], []
+    fns = [lambda name=name: calls.append(name) for name in "abc"]
+    original = bench._best
+
+    def best(fn, repeats, min_time):
+        firsts.append(len(calls))
+        return original(fn, repeats=1, min_time=1e-4)
+    monkeypatch.setattr(bench, "_best", best)
+    _, per_round = bench._interleaved(fns, rounds=4)
+    assert [calls[i] for i in firsts] == list("abc" "bca" "cab" "abc")
+    assert all(len(times) == 3 and all(t > 0 for t in times) for times in per_round)

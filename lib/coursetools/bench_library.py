@@ -72,11 +72,21 @@ def _best(fn, repeats=7, min_time=0.05):
 def _interleaved(fns, rounds=9):
     """Time several functions alternately (so load from elsewhere hits all alike).
 
-    Returns (best time per fn, the rounds' times: a list of ``rounds`` lists, one time per fn).
-    Within a round the functions run one after the other, close in time, so the ratio of two
-    of them in one round compares them under the same conditions (``paired_ratios``).
+    Returns (best time per fn, the rounds' times: a list of ``rounds`` lists, one time per fn,
+    in the order of ``fns``). Within a round the functions run one after the other, close in
+    time, so the ratio of two of them in one round compares them under the same conditions
+    (``paired_ratios``). Each round starts one function later than the one before (round r
+    runs fns[r], fns[r+1], ..., wrapping round): no function always runs right after the same
+    other one, whose after-effects (PyTorch's idle threads, a cache it filled) would then
+    always fall on it.
     """
-    per_round = [[_best(fn, repeats=3, min_time=0.03) for fn in fns] for _ in range(rounds)]
+    per_round = []
+    for r in range(rounds):
+        times = [0.0] * len(fns)
+        for k in range(len(fns)):
+            i = (r + k) % len(fns)
+            times[i] = _best(fns[i], repeats=3, min_time=0.03)
+        per_round.append(times)
     return [min(times) for times in zip(*per_round)], per_round
 
 
