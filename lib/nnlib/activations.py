@@ -113,7 +113,7 @@ def sigmoid_in_place(v):
     """σ(v) = 1 / (1 + e^(−v)) written over the float array ``v`` (and returned).
 
     Four ufunc calls and no new array, for a caller that owns ``v`` (the LSTM's gates, lecture
-    20; ``sigmoid`` calls it on a copy). Shapes: any → same. For v below about −709 (−88 in
+    20; ``sigmoid`` calls it on the new array a·v). Shapes: any → same. For v below about −709 (−88 in
     float32) e^(−v) overflows to inf and σ comes out as 0, where the true value is below 1e-308
     (1e-38 in float32); that overflow is expected and raises no warning.
     """

@@ -14,9 +14,11 @@ class Activation(Layer):
 
     ``activation`` is one of relu, sigmoid, tanh, linear, leaky_relu (slope ``alpha``),
     threshold, piecewise_linear (``nnlib.activations``) or "softmax" (gives a ``Softmax``
-    layer's behaviour); ``name`` names the layer, as for every layer. Shapes: any → same; the input's float dtype is kept. Every formula is the one in
-    ``nnlib.activations``; the slopes of relu, sigmoid and tanh are taken from the saved output
-    (ψ' = 1[y>0], y(1−y), 1−y²: ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input.
+    layer's behaviour); ``name`` names the layer, as for every layer. Shapes: any → same; the
+    input's float dtype is kept. Every formula is the one in ``nnlib.activations``; the slopes
+    of relu, sigmoid and tanh are taken from the saved output (ψ' = 1[y>0], y(1−y), 1−y²:
+    ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input. The backward product
+    g · ψ' is written into the new array of slopes when their dtypes agree.
     """
 
     def __init__(self, activation, alpha=0.01, name=None):

@@ -274,7 +274,8 @@ class LSTMCell(_Cell):
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
-        h, c, _, _ = self._step(self._one_step_inputs(x_t, h_prev) @ self._stacked_weights(), c_prev)
+        z = self._one_step_inputs(x_t, h_prev) @ self._stacked_weights()
+        h, c, _, _ = self._step(z, c_prev)
         return h, c
 
     def forward(self, x, training=True):
