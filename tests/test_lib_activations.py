@@ -160,3 +160,17 @@ def test_softmax_of_many_short_rows_matches_the_row_by_row_formula():
     expected = np.exp(v - v.max(axis=1, keepdims=True))
     expected /= expected.sum(axis=1, keepdims=True)
     np.testing.assert_array_equal(act.softmax(v), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_float_array_versions_are_the_functions_themselves(dtype):
+    """What a layer calls gives the same numbers, dtype and shape as the public function."""
+    v = (np.random.default_rng(5).standard_normal((6, 7)) * 4).astype(dtype)
+    for name, f in act.ON_FLOAT_ARRAYS.items():
+        public = act.softmax if name == "softmax" else act.get(name)[0]
+        got, expected = f(v), public(v)
+        assert got.dtype == expected.dtype == dtype and got.shape == v.shape, name
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+    assert act.ON_FLOAT_ARRAYS["linear"](v) is v                 # the identity, not a copy
+    np.testing.assert_array_equal(v, (np.random.default_rng(5).standard_normal((6, 7)) * 4)
+                                  .astype(dtype))                # the input is left as it was

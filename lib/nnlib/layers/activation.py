@@ -9,16 +9,28 @@ from nnlib.layers.base import Layer
 __all__ = ["Activation", "Softmax"]
 
 
+def _times_one(x, out, grad_out):
+    return grad_out                                    # linear: ψ' = 1
+
+
+def _times_slope(df, x, out, grad_out):
+    return grad_out * df(x)                            # ψ' from the input
+
+
+def _softmax_vjp(x, out, grad_out):
+    return activations.softmax_backward(out, grad_out, axis=-1)
+
+
 class Activation(Layer):
     """Elementwise activation layer (lecture 04): out = ψ(x), dL/dx = dL/d(out) · ψ'(x).
 
     ``activation`` is one of relu, sigmoid, tanh, linear, leaky_relu (slope ``alpha``),
     threshold, piecewise_linear (``nnlib.activations``) or "softmax" (gives a ``Softmax``
     layer's behaviour); ``name`` names the layer, as for every layer. Shapes: any → same; the
-    input's float dtype is kept. Every formula is the one in ``nnlib.activations``; the slopes
-    of relu, sigmoid and tanh are taken from the saved output (ψ' = 1[y>0], y(1−y), 1−y²:
-    ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input. The backward product
-    g · ψ' is written into the new array of slopes when their dtypes agree.
+    input's float dtype is kept. Every formula is the one in ``nnlib.activations``, chosen once
+    here: the slopes of relu, sigmoid and tanh are taken from the saved output (ψ' = 1[y>0],
+    y(1−y), 1−y²: ``activations.DERIVATIVES_FROM_OUTPUT``), the others from the input; the
+    backward product g · ψ' is written into the new array of slopes when their dtypes agree.
     """
 
     def __init__(self, activation, alpha=0.01, name=None):
@@ -32,21 +44,24 @@ class Activation(Layer):
         super().__init__(name)
         self.activation = activation
         self.alpha = alpha
-        if activation == "leaky_relu":
-            self._f = partial(activations.leaky_relu, alpha=alpha)
-            self._df = partial(activations.leaky_relu_derivative, alpha=alpha)
-        elif activation != "softmax":
-            self._f, self._df = activations.get(activation)
+        self._f = activations.ON_FLOAT_ARRAYS.get(activation)          # ψ on the float input
         self._df_from_output = activations.DERIVATIVES_FROM_OUTPUT.get(activation)
+        if activation == "softmax":
+            self._vjp = _softmax_vjp
+        elif activation == "linear":
+            self._vjp, self._df_from_output = _times_one, None
+        else:
+            if activation == "leaky_relu":
+                f = partial(activations.leaky_relu, alpha=alpha)
+                df = partial(activations.leaky_relu_derivative, alpha=alpha)
+            else:
+                f, df = activations.get(activation)
+            self._f = self._f or f
+            self._vjp = partial(_times_slope, df)                      # dL/dx from (x, y, g)
 
     def forward(self, x, training=True):
         """out = ψ(x), same shape and dtype as x (softmax over the last axis)."""
-        if self.activation == "softmax":
-            out = activations.softmax(x, axis=-1)
-        elif self.activation == "linear":
-            out = x                                    # the identity needs no copy
-        else:
-            out = self._f(x)
+        out = self._f(x)
         self._cache = (x, out)
         return out
 
@@ -54,22 +69,16 @@ class Activation(Layer):
         """dL/dx = dL/d(out) · ψ'(x), with ψ' from the kept output where it can be (relu,
         sigmoid, tanh); softmax: p · (g − Σ g p)."""
         x, out = self._cache
-        if self.activation == "softmax":
-            return activations.softmax_backward(out, grad_out, axis=-1)
-        if self.activation == "linear":
-            return grad_out
-        if self._df_from_output is not None:
-            slope = self._df_from_output(out)               # a new array of ψ'(x)
-            if slope.dtype == grad_out.dtype and slope.shape == grad_out.shape:
-                slope *= grad_out                           # the product, written into it
-                return slope
+        if self._df_from_output is None:
+            return self._vjp(x, out, grad_out)
+        slope = self._df_from_output(out)                   # a new array of ψ'(x)
+        if slope.dtype != grad_out.dtype:
             return grad_out * slope
-        return grad_out * self._df(x)
+        slope *= grad_out                                   # the product, written into it
+        return slope
 
     def __repr__(self):
         return f"Activation({self.activation!r}, name={self.name!r})"
-
-
 class Softmax(Activation):
     """Softmax over the last axis (lectures 08, 09): p_k = exp(x_k − m) / Σ_j exp(x_j − m).
 
