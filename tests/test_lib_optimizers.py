@@ -169,6 +169,15 @@ def test_errors_name_what_is_wrong():
         o.step([np.zeros(2)], [np.array([np.nan, 0.0])])
     with pytest.raises(TypeError, match="float ndarray"):
         o.step([[0.0, 1.0]], [np.zeros(2)])
+    # without the per-call checks (a model's loop) the counts are still compared
+    o = opt.Momentum(0.1)
+    with pytest.raises(ValueError, match="1 parameters but 2 gradients"):
+        o.step([np.zeros(2)], [np.zeros(2), np.zeros(2)], check=False)
+    assert o.state == [] and o.t == 0                        # nothing started
+    o.step([np.zeros(2)], [np.ones(2)], check=False)
+    with pytest.raises(ValueError, match="used with 1 parameters and now gets 2.*reset"):
+        o.step([np.zeros(2), np.zeros(1)], [np.ones(2), np.ones(1)], check=False)
+    assert o.t == 1
     with pytest.raises(ValueError, match="lr=0"):
         opt.Adam(lr=0)
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'.*adam"):

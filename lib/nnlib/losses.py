@@ -63,7 +63,10 @@ def _eps(dtype, eps):
     """Default clipping margin: 1e-12 in float64, 1e-7 in float32 (where 1 − 1e-12 == 1)."""
     if eps is not None:
         return eps
-    return 1e-7 if np.dtype(dtype) == np.float32 else 1e-12
+    return 1e-7 if dtype == _FLOAT32 else 1e-12
+
+
+_FLOAT32 = np.dtype(np.float32)
 
 
 def _in_unit_interval(a, what, fn):

@@ -66,17 +66,25 @@ class Optimizer:
         """
         if check:
             params, grads = _check_lists(params, grads, f"{type(self).__name__}.step")
-        if not self.state:
-            self.state = [{s: np.full_like(p, v0) for s, v0 in self._slots.items()}
-                          for p in params]
-        if len(self.state) != len(params) or len(grads) != len(params):
-            raise ValueError(f"{type(self).__name__}.step: this optimizer was used with "
-                             f"{len(self.state)} "
-                             f"parameters and now gets {len(params)} (and {len(grads)} "
-                             f"gradients); call reset() to start afresh")
+        state = self.state
+        if len(state) != len(params) or len(grads) != len(params):
+            state = self._start(params, grads)
         self.t += 1
-        for p, g, st in zip(params, grads, self.state):
+        for p, g, st in zip(params, grads, state):
             self._update(p, g, st)
+
+    def _start(self, params, grads):
+        """The per-parameter state of a first step (every slot at its initial value); refuses
+        lists whose lengths disagree with each other or with the state already kept."""
+        who = f"{type(self).__name__}.step"
+        if len(grads) != len(params):
+            raise ValueError(f"{who}: got {len(params)} parameters but {len(grads)} gradients")
+        if self.state:
+            raise ValueError(f"{who}: this optimizer was used with {len(self.state)} "
+                             f"parameters and now gets {len(params)}; call reset() to start "
+                             f"afresh")
+        self.state = [{s: np.full_like(p, v0) for s, v0 in self._slots.items()} for p in params]
+        return self.state
 
     def reset(self):
         """Forget all state (velocities, averages, gains) and the step count."""

@@ -83,11 +83,10 @@ class Sequential(BaseModel):
     def _backward(self, grads):
         g = grads[0]
         layers = self.layers
-        if self.objectives[0].fused:                       # (p − y)/N: skip the output activation
-            layers = layers[:-1]
-        for layer in reversed(layers[1:]):
-            g = layer.backward(g)
-        if layers:
+        top = len(layers) - 2 if self.objectives[0].fused else len(layers) - 1
+        for i in range(top, 0, -1):                         # fused: (p − y)/N skips the softmax
+            g = layers[i].backward(g)
+        if top >= 0:
             backward_without_input_grad(layers[0], g)     # its input is the data
 
     def _summary_rows(self):

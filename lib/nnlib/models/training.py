@@ -212,7 +212,8 @@ class BaseModel:
         ``xs``/``ys`` are lists of arrays as produced by the model's entry checks. Returns the
         batch's total loss (with the L2 penalty) and the outputs.
         """
-        self._find_trainable()
+        if self._trainable is None:
+            self._find_trainable()
         loss, outs = self._loss_and_backward(xs, ys)
         if self._l2_layers:
             loss += self._l2()
