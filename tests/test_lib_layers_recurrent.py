@@ -230,7 +230,8 @@ def test_float32_stays_float32(layer_class, return_sequences):
 
 
 def test_lstm_gates_saturate_without_overflow():
-    # σ is computed as (1 + tanh(a/2)) / 2: no exp, so no overflow for huge pre-activations.
+    # σ(z) = 1 / (1 + e^(−z)): e^(−z) overflows to inf for huge negative z, which gives σ = 0;
+    # the cell (one step) and the LSTM (once per sequence) silence that overflow, nothing else.
     H = 2
     cell = LSTMCell(H, input_dim=1, seed=0)
     x = np.array([[-1e4], [1e4], [0.3]])
@@ -243,3 +244,16 @@ def test_lstm_gates_saturate_without_overflow():
         h, c = cell.step(x, h_prev, c_prev)
     np.testing.assert_allclose(c, f * c_prev + i * g, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(h, o * np.tanh(c), rtol=1e-12, atol=1e-15)
+
+
+def test_lstm_sequence_saturates_without_warnings_and_leaves_numpys_error_settings():
+    layer = LSTM(3, seed=0)
+    x = np.random.default_rng(0).standard_normal((2, 6, 4)) * 1e4       # gates at 0 and 1
+    with np.errstate(all="raise", under="ignore"):                   # numpy's default: under
+        out = layer.forward(x)
+        assert np.geterr()["over"] == "raise"                         # restored after the loop
+        layer.backward(np.ones_like(out))
+    assert np.all(np.isfinite(out)) and np.all(np.abs(out) <= 1)
+    assert all(np.all(np.isfinite(g)) for g in layer.grads.values())
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        np.exp(np.array([1e4]))                                       # raise is still in force

@@ -210,11 +210,12 @@ class LSTMCell(_Cell):
         ``c``, ``ig``, ``tc``, ``h`` receive c_t, i ⊙ g, tanh(c_t) and h_t and are allocated
         when None, so that a sequence layer can pass slices of arrays it allocated once for all
         T steps. The gates' sigmoid is ``activations.sigmoid_in_place`` (a gate below about
-        1e-308, 1e-38 in float32, comes out as 0).
+        1e-308, 1e-38 in float32, comes out as 0): run the step under
+        ``np.errstate(over="ignore")``, as the cell does for one step and the LSTM once for all.
         """
-        np.tanh(z[0], out=z[0])                                  # g
-        activations.sigmoid_in_place(z[1:])                      # f, i, o
         g, f, i, o = z
+        np.tanh(g, out=g)                                        # g
+        activations.sigmoid_in_place(z[1:])                      # f, i, o
         c = np.multiply(f, c_prev, out=c)
         ig = np.multiply(i, g, out=ig)
         c += ig                                                  # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -262,8 +263,9 @@ class LSTMCell(_Cell):
         """
         dc_total = dh * h_to_c
         dc_total += dc                                           # through h_t and through c_{t+1}
-        np.multiply(dz[:3], dc_total, out=dz[:3])                # dz_g, dz_f, dz_i
-        np.multiply(dz[3], dh, out=dz[3])                        # dz_o
+        dz_gfi, dz_o = dz[:3], dz[3]
+        dz_gfi *= dc_total                                       # dz_g, dz_f, dz_i
+        dz_o *= dh
         dc_total *= f                                            # dc_{t−1}
         return dc_total
 
@@ -275,7 +277,8 @@ class LSTMCell(_Cell):
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
         z = self._one_step_inputs(x_t, h_prev) @ self._stacked_weights()
-        h, c, _, _ = self._step(z, c_prev)
+        with np.errstate(over="ignore", under="ignore"):
+            h, c, _, _ = self._step(z, c_prev)
         return h, c
 
     def forward(self, x, training=True):
@@ -288,7 +291,8 @@ class LSTMCell(_Cell):
             h_prev, c_prev = self.initial_state
         xh = self._one_step_inputs(x, h_prev)
         gates = xh @ self._stacked_weights()
-        h, c, ig, tc = self._step(gates, c_prev)
+        with np.errstate(over="ignore", under="ignore"):
+            h, c, ig, tc = self._step(gates, c_prev)
         self._cache = (xh, c_prev, gates, ig, tc)
         return h
 
@@ -493,9 +497,11 @@ class LSTM(_Sequence):
         igs = np.empty((T, N, H), dtype=XH.dtype)
         tcs = np.empty((T, N, H), dtype=XH.dtype)
         hs = self._states(XH)
-        for t in range(T):
-            z = np.matmul(XH[t], W, out=gates[t])                    # [x_t, 1, h_{t−1}] W
-            self.cell._step(z, cs[t], cs[t + 1], igs[t], tcs[t], hs[t])
+        step = self.cell._step
+        with np.errstate(over="ignore", under="ignore"):             # σ's e^(−z) → inf: σ = 0
+            for xh, z, c_prev, c, ig, tc, h in zip(XH, gates, cs, cs[1:], igs, tcs, hs):
+                np.matmul(xh, W, out=z)                              # [x_t, 1, h_{t−1}] W
+                step(z, c_prev, c, ig, tc, h)
         self._cache = (XH, gates, cs, igs, tcs)
         return self._output(XH)
 
@@ -518,6 +524,7 @@ class LSTM(_Sequence):
         dZ = np.zeros_like(c_to_z) if overlap else c_to_z
         dZ[:, :spans[-1][1]] = 0                                     # steps BPTT does not reach
         dh_blocks = np.empty_like(c_to_z[:, 0])                      # dz_k Wh_kᵀ, (4, N, H)
+        # dh_{t−1} = Σ_k dz_k Wh_kᵀ is summed into dh's own array, step after step
         for top, low in spans:
             dh = np.zeros_like(dH[0])
             dc = np.zeros_like(dh)
@@ -529,6 +536,6 @@ class LSTM(_Sequence):
                 dc = self.cell._step_back(dh, dc, h_to_c[t], dz, gates[1, t])
                 if overlap:
                     dZ[:, t] += dz
-                dh = np.matmul(dz, Wh_T, out=dh_blocks).sum(axis=0)  # dh_{t−1} = Σ_k dz_k Wh_kᵀ
+                np.add.reduce(np.matmul(dz, Wh_T, out=dh_blocks), axis=0, out=dh)  # dh_{t−1}
         self.grad_norms = np.sqrt(np.einsum("tnh,tnh->t", dH, dH))
         return self._weight_grads(XH, dZ, input_grad)
