@@ -18,16 +18,6 @@ from nnlib.models import input_checks, objectives
 __all__ = ["BaseModel"]
 
 
-def _step(optimizer, params, grads):
-    """The optimizer's update. The library's optimizers are told to skip their per-call checks
-    (``check=False``): the arrays are the model's own, and ``train_step`` stops on a non-finite
-    loss. Any other object with a ``step(params, grads)`` method is called as it is."""
-    if isinstance(optimizer, optimizers.Optimizer):
-        optimizer.step(params, grads, check=False)
-    else:
-        optimizer.step(params, grads)
-
-
 class BaseModel:
     """What every model can do: compile, fit, evaluate, predict, summary, check its gradients
     (lectures 11, 13, 18)."""
@@ -206,6 +196,20 @@ class BaseModel:
                     grads[i] = grads[i] + (2 * layer.l2) * layer.params[k]
         return grads
 
+    def _apply_gradients(self):
+        """The optimizer's step on the trainable arrays from their gradients (with 2λW for L2).
+
+        The library's optimizers are told to skip their per-call checks (``check=False``): the
+        arrays are the model's own, and ``train_step`` stops on a non-finite loss. Any other
+        object with a ``step(params, grads)`` method is called as it is.
+        """
+        grads = (self._gradients() if self._l2_layers else
+                 [layer.grads[k] for layer, k in self._trainable])
+        if isinstance(self.optimizer, optimizers.Optimizer):
+            self.optimizer.step(self._param_list, grads, check=False)
+        else:
+            self.optimizer.step(self._param_list, grads)
+
     def train_step(self, xs, ys):
         """One update on one (already checked) batch: forward, backward, optimizer step.
 
@@ -219,7 +223,7 @@ class BaseModel:
             loss += self._l2()
         if not math.isfinite(loss):
             self._diverged(loss)
-        _step(self.optimizer, self._param_list, self._gradients())
+        self._apply_gradients()
         return loss, outs
 
     def _diverged(self, loss):
@@ -255,7 +259,7 @@ class BaseModel:
             total += self._l2()
         if not math.isfinite(total):
             self._diverged(total)
-        _step(self.optimizer, self._param_list, self._gradients())
+        self._apply_gradients()
         return total, outs_all
 
     def check_gradients(self, X, y, h=1e-5, tol=1e-7, worst=5):
