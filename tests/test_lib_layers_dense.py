@@ -169,3 +169,15 @@ def test_activation_takes_the_function_first_and_the_layer_name_as_every_layer_d
     layer = Activation("tanh", name="h1_tanh")
     assert (layer.activation, layer.name) == ("tanh", "h1_tanh")
     assert Softmax(name="probs").name == "probs" and Softmax().activation == "softmax"
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "softmax", "linear", "leaky_relu"])
+def test_activation_layer_takes_integer_input_as_float64(name):
+    x = np.array([[-2, 0, 3], [1, -1, 4]])
+    layer = Activation(name)
+    out = layer.forward(x)
+    f = act.softmax if name == "softmax" else act.get(name)[0]
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, f(x.astype(float)), rtol=1e-15)
+    dx = layer.backward(np.ones((2, 3)))
+    assert dx.dtype == np.float64 and dx.shape == (2, 3)

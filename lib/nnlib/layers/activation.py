@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
+
 from nnlib import activations
 from nnlib.layers.base import Layer
 
@@ -60,7 +62,10 @@ class Activation(Layer):
             self._vjp = partial(_times_slope, df)                      # dL/dx from (x, y, g)
 
     def forward(self, x, training=True):
-        """out = ψ(x), same shape and dtype as x (softmax over the last axis)."""
+        """out = ψ(x), same shape and dtype as x (softmax over the last axis); an integer or
+        boolean x is taken as float64, as by the functions of ``nnlib.activations``."""
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
         out = self._f(x)
         self._cache = (x, out)
         return out
