@@ -194,3 +194,17 @@ def test_relu_on_arrays_gives_the_bits_of_the_maximum_with_zero(dtype):
     zeros = act._zeros((3, 4), np.dtype(dtype))
     with pytest.raises(ValueError, match="read-only"):
         zeros[0, 0] = 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_of_negated_is_the_sigmoid_of_minus_its_input_in_place(dtype):
+    u = np.linspace(-40, 40, 161).astype(dtype)
+    w = u.copy()
+    with np.errstate(all="raise", over="ignore", under="ignore"):
+        out = act.sigmoid_of_negated_in_place(w)
+        expected = act.sigmoid_in_place(-u)
+    assert out is w and out.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+    rtol = 2e-7 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(out, act.sigmoid(-u.astype(np.float64)), rtol=rtol,
+                               atol=np.finfo(dtype).tiny)

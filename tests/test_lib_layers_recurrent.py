@@ -257,3 +257,14 @@ def test_lstm_sequence_saturates_without_warnings_and_leaves_numpys_error_settin
     assert all(np.all(np.isfinite(g)) for g in layer.grads.values())
     with np.errstate(all="raise"), pytest.raises(FloatingPointError):
         np.exp(np.array([1e4]))                                       # raise is still in force
+
+
+def test_lstm_step_weights_give_minus_z_for_the_sigmoid_gates_exactly():
+    """The forward product uses the sigmoid blocks' weights with their sign flipped: the same
+    numbers as the product with the weights, negated, to the last bit."""
+    cell = LSTMCell(5, input_dim=3, seed=2)
+    xh = cell._one_step_inputs(np.random.default_rng(1).standard_normal((4, 3)),
+                               np.random.default_rng(2).standard_normal((4, 5)))
+    z, z_neg = xh @ cell._stacked_weights(), xh @ cell._step_weights()
+    np.testing.assert_array_equal(z_neg[0], z[0])
+    np.testing.assert_array_equal(z_neg[1:], -z[1:])

@@ -19,7 +19,7 @@ __all__ = [
     "threshold", "threshold_derivative",
     "linear", "linear_derivative",
     "piecewise_linear", "piecewise_linear_derivative",
-    "sigmoid", "sigmoid_derivative", "sigmoid_in_place",
+    "sigmoid", "sigmoid_derivative", "sigmoid_in_place", "sigmoid_of_negated_in_place",
     "tanh", "tanh_derivative",
     "relu", "relu_derivative",
     "sigmoid_derivative_from_output", "tanh_derivative_from_output", "relu_derivative_from_output",
@@ -130,9 +130,20 @@ def sigmoid_in_place(v):
     32 × 64 block of gates).
     """
     np.negative(v, out=v)
-    np.exp(v, out=v)
-    v += 1
-    return np.reciprocal(v, out=v)
+    return sigmoid_of_negated_in_place(v)
+
+
+def sigmoid_of_negated_in_place(u):
+    """σ(−u) = 1 / (1 + e^u) written over the float array ``u`` (and returned).
+
+    ``sigmoid_in_place`` without its first step, for a caller that holds −v already: the LSTM
+    multiplies by gate weights whose sign it flipped once, which gives −z exactly (negation is
+    exact in floating point) and saves a pass over its gates at every step. Three ufunc calls;
+    e^u overflows to inf for u above about 709 (88 in float32), giving 0, as there.
+    """
+    np.exp(u, out=u)
+    u += 1
+    return np.reciprocal(u, out=u)
 
 
 def sigmoid_derivative(v, a=1.0):

@@ -188,7 +188,9 @@ class LSTMCell(_Cell):
 
     Inside, the step keeps the blocks in the order g, f, i, o (``order``): the three sigmoid
     gates side by side, so that one in-place sigmoid computes all three; and going back, the
-    three blocks that dc multiplies (g, f, i) side by side too.
+    three blocks that dc multiplies (g, f, i) side by side too. The forward product uses the
+    weights with the sign of the three sigmoid blocks flipped (``_step_weights``): it gives −z
+    for them exactly, and σ(z) = 1/(1 + e^(−z)) starts from −z.
 
     As a layer: ``forward(x_t)`` starts from ``initial_state`` = (h0, c0) (zeros when None);
     ``backward(dh)`` returns dx_t and stores ``grad_h_prev`` and ``grad_c_prev``.
@@ -202,20 +204,28 @@ class LSTMCell(_Cell):
         b[:self.units] = 1.0
         return b
 
+    def _step_weights(self):
+        """``_stacked_weights`` with the sign of the sigmoid blocks f, i, o flipped (a new array):
+        [x_t, 1, h_{t−1}] times it is (z_g, −z_f, −z_i, −z_o), what ``_step`` takes."""
+        W = self._stacked_weights()
+        np.negative(W[1:], out=W[1:])
+        return W
+
     @staticmethod
     def _step(z, c_prev, c=None, ig=None, tc=None, h=None):
-        """One step in place: z (4, N, H) holds (z_g, z_f, z_i, z_o) on entry and the gates
-        (g, f, i, o) on return. Returns (h_t, c_t, i ⊙ g, tanh c_t), each (N, H).
+        """One step in place: z (4, N, H) holds (z_g, −z_f, −z_i, −z_o) on entry (the product
+        with ``_step_weights``) and the gates (g, f, i, o) on return. Returns (h_t, c_t, i ⊙ g,
+        tanh c_t), each (N, H).
 
         ``c``, ``ig``, ``tc``, ``h`` receive c_t, i ⊙ g, tanh(c_t) and h_t and are allocated
         when None, so that a sequence layer can pass slices of arrays it allocated once for all
-        T steps. The gates' sigmoid is ``activations.sigmoid_in_place`` (a gate below about
-        1e-308, 1e-38 in float32, comes out as 0): run the step under
+        T steps. The gates' sigmoid is ``activations.sigmoid_of_negated_in_place`` (a gate below
+        about 1e-308, 1e-38 in float32, comes out as 0): run the step under
         ``np.errstate(over="ignore")``, as the cell does for one step and the LSTM once for all.
         """
         g, f, i, o = z
         np.tanh(g, out=g)                                        # g
-        activations.sigmoid_in_place(z[1:])                      # f, i, o
+        activations.sigmoid_of_negated_in_place(z[1:])           # f, i, o from −z
         c = np.multiply(f, c_prev, out=c)
         ig = np.multiply(i, g, out=ig)
         c += ig                                                  # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -276,7 +286,7 @@ class LSTMCell(_Cell):
 
     def step(self, x_t, h_prev, c_prev):
         """(h_t, c_t) for one step. Shapes: (N, D), (N, H), (N, H) → (N, H), (N, H)."""
-        z = self._one_step_inputs(x_t, h_prev) @ self._stacked_weights()
+        z = self._one_step_inputs(x_t, h_prev) @ self._step_weights()
         with np.errstate(over="ignore", under="ignore"):
             h, c, _, _ = self._step(z, c_prev)
         return h, c
@@ -290,7 +300,7 @@ class LSTMCell(_Cell):
         else:
             h_prev, c_prev = self.initial_state
         xh = self._one_step_inputs(x, h_prev)
-        gates = xh @ self._stacked_weights()
+        gates = xh @ self._step_weights()
         with np.errstate(over="ignore", under="ignore"):
             h, c, ig, tc = self._step(gates, c_prev)
         self._cache = (xh, c_prev, gates, ig, tc)
@@ -490,7 +500,7 @@ class LSTM(_Sequence):
         H = self.units
         h0, c0 = (None, None) if self.initial_state is None else self.initial_state
         XH = self._stacked_inputs(x, h0)
-        W = self.cell._stacked_weights()                             # (4, D+1+H, H)
+        W = self.cell._step_weights()                                # (4, D+1+H, H)
         gates = np.empty((T, 4, N, H), dtype=XH.dtype)
         cs = np.empty((T + 1, N, H), dtype=XH.dtype)
         cs[0] = 0 if c0 is None else c0
@@ -500,7 +510,7 @@ class LSTM(_Sequence):
         step = self.cell._step
         with np.errstate(over="ignore", under="ignore"):             # σ's e^(−z) → inf: σ = 0
             for xh, z, c_prev, c, ig, tc, h in zip(XH, gates, cs, cs[1:], igs, tcs, hs):
-                np.matmul(xh, W, out=z)                              # [x_t, 1, h_{t−1}] W
+                np.matmul(xh, W, out=z)                              # (z_g, −z_f, −z_i, −z_o)
                 step(z, c_prev, c, ig, tc, h)
         self._cache = (XH, gates, cs, igs, tcs)
         return self._output(XH)
