@@ -534,18 +534,22 @@ class LSTM(_Sequence):
         dZ = np.zeros_like(c_to_z) if overlap else c_to_z
         dZ[:, :spans[-1][1]] = 0                                     # steps BPTT does not reach
         dh_blocks = np.empty_like(c_to_z[:, 0])                      # dz_k Wh_kᵀ, (4, N, H)
-        # dh_{t−1} = Σ_k dz_k Wh_kᵀ is summed into dh's own array, step after step
+        # In one sweep dL/dh_t is summed straight into dH[t], where the norms read it; with
+        # overlapping windows each visit has its own dh, added into dH[t].
         for top, low in spans:
-            dh = np.zeros_like(dH[0])
-            dc = np.zeros_like(dh)
+            dh = np.zeros_like(dH[0]) if overlap else dH[top]
+            dc = np.zeros_like(dH[0])
             for t in range(top, low - 1, -1):
                 if G[t] is not None and (self.truncate is None or t == top):
                     dh += G[t]
-                dH[t] += dh
+                if overlap:
+                    dH[t] += dh
                 dz = c_to_z[:, t].copy() if overlap else dZ[:, t]
                 dc = self.cell._step_back(dh, dc, h_to_c[t], dz, gates[1, t])
                 if overlap:
                     dZ[:, t] += dz
-                np.add.reduce(np.matmul(dz, Wh_T, out=dh_blocks), axis=0, out=dh)  # dh_{t−1}
+                if t > low:                                          # dh_{t−1} = Σ_k dz_k Wh_kᵀ
+                    dh = np.add.reduce(np.matmul(dz, Wh_T, out=dh_blocks), axis=0,
+                                       out=dh if overlap else dH[t - 1])
         self.grad_norms = np.sqrt(np.einsum("tnh,tnh->t", dH, dH))
         return self._weight_grads(XH, dZ, input_grad)
