@@ -222,10 +222,10 @@ def relu_derivative_from_output(y):
     """ReLU's slope read off its output y = max(0, v): 1 where y > 0, else 0, in y's dtype.
 
     Shapes: any float array → same. y > 0 exactly where v > 0, so this is ``relu_derivative``
-    without keeping v. The mask is made in y's dtype (not left as booleans) because a product of two
-    arrays of one float dtype is numpy's fast vectorised loop, while float × bool converts the
-    booleans piece by piece (about 3× slower for a 64 × 128 batch); a layer can also write the
-    product g · ψ' into this new array instead of allocating another.
+    without keeping v. The mask is made in y's dtype (not left as booleans) because a product of
+    two arrays of one float dtype is numpy's fast vectorised loop, while float × bool converts
+    the booleans piece by piece (about 3× slower for a 64 × 128 batch); a layer can also write
+    the product g · ψ' into this new array instead of allocating another.
     """
     return (y > 0).astype(y.dtype)
 
