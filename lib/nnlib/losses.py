@@ -59,14 +59,14 @@ def _n_examples(a):
     return a.shape[0] if a.ndim else 1
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 def _eps(dtype, eps):
     """Default clipping margin: 1e-12 in float64, 1e-7 in float32 (where 1 − 1e-12 == 1)."""
     if eps is not None:
         return eps
     return 1e-7 if dtype == _FLOAT32 else 1e-12
-
-
-_FLOAT32 = np.dtype(np.float32)
 
 
 def _in_unit_interval(a, what, fn):

@@ -48,18 +48,18 @@ class Activation(Layer):
         self.alpha = alpha
         self._f = activations.ON_FLOAT_ARRAYS.get(activation)          # ψ on the float input
         self._df_from_output = activations.DERIVATIVES_FROM_OUTPUT.get(activation)
+        self._vjp = None                         # dL/dx from (x, y, g) where y gives no ψ'
         if activation == "softmax":
             self._vjp = _softmax_vjp
         elif activation == "linear":
-            self._vjp, self._df_from_output = _times_one, None
-        else:
+            self._df_from_output, self._vjp = None, _times_one
+        elif self._df_from_output is None:                         # ψ' from the input x
             if activation == "leaky_relu":
-                f = partial(activations.leaky_relu, alpha=alpha)
+                self._f = partial(activations.leaky_relu, alpha=alpha)
                 df = partial(activations.leaky_relu_derivative, alpha=alpha)
             else:
-                f, df = activations.get(activation)
-            self._f = self._f or f
-            self._vjp = partial(_times_slope, df)                      # dL/dx from (x, y, g)
+                self._f, df = activations.get(activation)
+            self._vjp = partial(_times_slope, df)
 
     def forward(self, x, training=True):
         """out = ψ(x), same shape and dtype as x (softmax over the last axis); an integer or

@@ -203,8 +203,7 @@ class BaseModel:
         arrays are the model's own, and ``train_step`` stops on a non-finite loss. Any other
         object with a ``step(params, grads)`` method is called as it is.
         """
-        grads = (self._gradients() if self._l2_layers else
-                 [layer.grads[k] for layer, k in self._trainable])
+        grads = self._gradients()
         if isinstance(self.optimizer, optimizers.Optimizer):
             self.optimizer.step(self._param_list, grads, check=False)
         else:
