@@ -476,6 +476,26 @@ def test_single_output_accepts_one_element_lists_and_layers_stay_reusable():
         model.compile(loss=["mse", "mse"])
 
 
+def test_one_output_of_weight_one_is_the_weighted_sum_with_w_1():
+    # a model with one output of weight 1 takes its loss and gradient straight from the
+    # objective; any other weight goes through the weighted sum L = w J. With w = 0.5 (a power
+    # of 2, so every product is exact) the loss and every gradient must be exactly half
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((9, 4)), rng.integers(0, 3, 9)
+    results = {}
+    for w in (1.0, 0.5):
+        model = Sequential([Dense(5, seed=0), Activation("tanh"), Dense(3, seed=1), Softmax()])
+        model.compile(loss="categorical_cross_entropy", optimizer="sgd", loss_weights=[w])
+        xs, ys, _ = model._prepare(X, y)
+        model._find_trainable()
+        loss, _ = model._loss_and_backward(xs, ys)
+        results[w] = loss, model.last_losses, [g.copy() for g in model._gradients()]
+    (l1, per1, g1), (lh, perh, gh) = results[1.0], results[0.5]
+    assert lh == 0.5 * l1 and per1 == perh == [l1]
+    for a, b in zip(g1, gh):
+        np.testing.assert_array_equal(b, 0.5 * a)
+
+
 def test_scheduler_with_a_schedule_from_nnlib_schedules():
     from nnlib.schedules import cosine_decay
     model = mlp().compile(loss="categorical_cross_entropy", optimizer=optimizers.SGD(1.0))

@@ -34,6 +34,25 @@ def test_sgd_by_hand():
     _assert_path(_three_steps(opt.SGD(lr=0.1)), [[0.95, -1.9], [0.925, -2.0], [0.975, -2.05]])
 
 
+def test_sgd_updates_every_pair_in_place_and_keeps_no_state():
+    # SGD's step is its own loop (no per-parameter state to reach): each w becomes w − η g, bit
+    # for bit, in the arrays given, for every pair, with or without the per-call checks
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        ws = [rng.standard_normal(s).astype(dtype) for s in [(3, 4), (4,), (2, 2, 2)]]
+        gs = [rng.standard_normal(w.shape).astype(dtype) for w in ws]
+        for check in (True, False):
+            o = opt.SGD(lr=0.1)
+            before = [w.copy() for w in ws]
+            same = list(ws)
+            o.step(ws, gs, check=check)
+            assert all(w is v for w, v in zip(ws, same))
+            for w, w0, g in zip(ws, before, gs):
+                np.testing.assert_array_equal(w, w0 - dtype(0.1) * g)
+                assert w.dtype == dtype
+            assert o.t == 1 and o.state == []
+
+
 def test_momentum_by_hand():
     # v₁ = 0.9·0 − 0.1·g₁ = [−0.05, 0.1]                          w₁ = [0.95, −1.9]
     # v₂ = 0.9·[−0.05, 0.1] − [0.025, 0.1] = [−0.07, −0.01]        w₂ = [0.88, −1.91]
@@ -170,6 +189,8 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(TypeError, match="float ndarray"):
         o.step([[0.0, 1.0]], [np.zeros(2)])
     # without the per-call checks (a model's loop) the counts are still compared
+    with pytest.raises(ValueError, match="SGD.step: got 1 parameters but 2 gradients"):
+        o.step([np.zeros(2)], [np.zeros(2), np.zeros(2)], check=False)
     o = opt.Momentum(0.1)
     with pytest.raises(ValueError, match="1 parameters but 2 gradients"):
         o.step([np.zeros(2)], [np.zeros(2), np.zeros(2)], check=False)

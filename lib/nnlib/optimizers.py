@@ -100,13 +100,25 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent (lecture 10): w ← w − η g."""
+    """Plain gradient descent (lecture 10): w ← w − η g.
+
+    It keeps no state, so its ``step`` is the update itself, one line in one loop over the
+    pairs (the other optimizers call ``_update`` once per parameter to reach its state).
+    """
 
     def __init__(self, lr=0.01):
         super().__init__(lr)
 
-    def _update(self, w, g, state):
-        w -= self.lr * g
+    def step(self, params, grads, check=True):
+        """w ← w − η g in place for every (w, g) pair; the checks of ``Optimizer.step``."""
+        if check:
+            params, grads = _check_lists(params, grads, "SGD.step")
+        elif len(params) != len(grads):
+            raise ValueError(f"SGD.step: got {len(params)} parameters but {len(grads)} gradients")
+        self.t += 1
+        lr = self.lr
+        for w, g in zip(params, grads):
+            w -= lr * g
 
 
 class Momentum(Optimizer):

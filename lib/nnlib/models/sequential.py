@@ -84,8 +84,8 @@ class Sequential(BaseModel):
         g = grads[0]
         layers = self.layers
         top = len(layers) - 2 if self.objectives[0].fused else len(layers) - 1
-        for i in range(top, 0, -1):                         # fused: (p − y)/N skips the softmax
-            g = layers[i].backward(g)
+        for layer in layers[top:0:-1]:                      # fused: (p − y)/N skips the softmax
+            g = layer.backward(g)
         if top >= 0:
             backward_without_input_grad(layers[0], g)     # its input is the data
 

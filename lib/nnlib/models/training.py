@@ -171,8 +171,16 @@ class BaseModel:
 
     # -- one step ----------------------------------------------------------------------------
     def _loss_and_backward(self, xs, ys):
-        """Forward in training mode, every output's loss, backward. Returns (L, outputs)."""
+        """Forward in training mode, every output's loss, backward. Returns (L, outputs).
+
+        L = Σ_o w_o J_o; with one output of weight 1 (most models) that is J itself, and its
+        gradient goes back unscaled."""
         outs = self._forward(xs, True)
+        if len(outs) == 1 and self.loss_weights[0] == 1.0:
+            loss, g = self.objectives[0].fn(outs[0], ys[0])
+            self.last_losses = [loss]
+            self._backward([g])
+            return loss, outs
         total, grads, per = 0.0, [], []
         for out, y, obj, w in zip(outs, ys, self.objectives, self.loss_weights):
             loss, g = obj.fn(out, y)
