@@ -19,10 +19,14 @@ __all__ = ["Optimizer", "SGD", "Momentum", "Nesterov", "AdaptiveGain", "AdaGrad"
            "Adam", "clip_by_value", "clip_by_norm", "get", "NAMES"]
 
 
-def _check_lists(params, grads, who):
-    params, grads = list(params), list(grads)
+def _same_length(params, grads, who):
     if len(params) != len(grads):
         raise ValueError(f"{who}: got {len(params)} parameters but {len(grads)} gradients")
+
+
+def _check_lists(params, grads, who):
+    params, grads = list(params), list(grads)
+    _same_length(params, grads, who)
     for i, (p, g) in enumerate(zip(params, grads)):
         if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
             raise TypeError(f"{who}: parameter {i} must be a float ndarray (updated in place), "
@@ -77,8 +81,7 @@ class Optimizer:
         """The per-parameter state of a first step (every slot at its initial value); refuses
         lists whose lengths disagree with each other or with the state already kept."""
         who = f"{type(self).__name__}.step"
-        if len(grads) != len(params):
-            raise ValueError(f"{who}: got {len(params)} parameters but {len(grads)} gradients")
+        _same_length(params, grads, who)
         if self.state:
             raise ValueError(f"{who}: this optimizer was used with {len(self.state)} "
                              f"parameters and now gets {len(params)}; call reset() to start "
@@ -103,7 +106,7 @@ class SGD(Optimizer):
     """Plain gradient descent (lecture 10): w ← w − η g.
 
     It keeps no state, so its ``step`` is the update itself, one line in one loop over the
-    pairs (the other optimizers call ``_update`` once per parameter to reach its state).
+    pairs (the other optimizers call ``_update`` once per parameter to reach their state).
     """
 
     def __init__(self, lr=0.01):
@@ -113,8 +116,8 @@ class SGD(Optimizer):
         """w ← w − η g in place for every (w, g) pair; the checks of ``Optimizer.step``."""
         if check:
             params, grads = _check_lists(params, grads, "SGD.step")
-        elif len(params) != len(grads):
-            raise ValueError(f"SGD.step: got {len(params)} parameters but {len(grads)} gradients")
+        else:
+            _same_length(params, grads, "SGD.step")
         self.t += 1
         lr = self.lr
         for w, g in zip(params, grads):
