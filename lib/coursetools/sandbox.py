@@ -42,6 +42,8 @@ LIB_MOUNT = "/course/lib"
 HOME = "/home/student"
 FIRST_UID = 61000
 SLOTS = 64
+#: the course's own packages (the repository's lib/): the sandbox shows only the prepared copy
+COURSE_PACKAGES = ("nnlib", "selfcheck", "coursetools")
 
 
 def uid_of(slot):
@@ -221,8 +223,10 @@ class Sandbox:
                 m += ["--ro-bind", str(p), str(p)]
         m += ["--perms", "0644", "--ro-bind-data", str(fds[0]), "/etc/passwd",
               "--perms", "0644", "--ro-bind-data", str(fds[1]), "/etc/group"]
+        # /tmp and /dev/shm are memory: each gets a small tmpfs of its own (bwrap's /dev would
+        # otherwise give the sandbox's user, when not run as root, a /dev/shm of half the RAM)
         m += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(256 << 20),
-              "--tmpfs", "/tmp"]
+              "--tmpfs", "/tmp", "--perms", "1777", "--size", str(16 << 20), "--tmpfs", "/dev/shm"]
         # the Python installation and the environment at neutral paths (no path of the grading
         # machine shows in sys.path or sys.prefix): /opt/python, and /opt/env made of the
         # environment's lib/ and share/ with a python of its own that points to /opt/python
@@ -237,16 +241,89 @@ class Sandbox:
             if (self.prefix / "lib64").exists():
                 m += ["--symlink", "lib", f"{ENV_MOUNT}/lib64"]
             m += ["--perms", "0644", "--ro-bind-data", str(fds[2]), f"{ENV_MOUNT}/pyvenv.cfg"]
-        for site_dir in _site_packages():
-            try:
-                rel = site_dir.resolve().relative_to(self.prefix)
-            except ValueError:
-                continue
-            mount = ENV_MOUNT if self.base != self.prefix else PYTHON_MOUNT
-            for pth in list(site_dir.glob("__editable__*.pth")) + list(site_dir.glob("*.egg-link")):
-                m += ["--ro-bind", "/dev/null", f"{mount}/{rel}/{pth.name}"]
+        m += self._hide_installed_library()
         m += ["--perms", "0755", "--dir", "/course", "--ro-bind", str(self.library), LIB_MOUNT]
         m += ["--perms", "0755", "--dir", "/home"]
+        return m
+
+    def _inside(self, host):
+        """Every path at which the host path ``host`` shows in the sandbox (through /usr, /lib…,
+        the Python installation at /opt/python or the environment at /opt/env)."""
+        host = Path(host).resolve()
+        found = []
+        roots = [(Path("/usr"), Path("/usr"))]
+        for name in ("lib", "lib64", "lib32", "libx32"):
+            p = Path("/") / name
+            if p.is_dir() and not p.is_symlink():
+                roots.append((p, p))
+        roots.append((self.base, Path(PYTHON_MOUNT)))
+        if self.base != self.prefix:
+            roots += [(self.prefix / "lib", Path(ENV_MOUNT) / "lib"),
+                      (self.prefix / "share", Path(ENV_MOUNT) / "share")]
+        for root, mount in roots:
+            try:
+                rel = host.relative_to(root.resolve())
+            except (ValueError, OSError):
+                continue
+            found.append(str(mount / rel))
+        return list(dict.fromkeys(found))
+
+    def _site_dirs(self):
+        """The package folders of every Python the sandbox shows: the environment's, the
+        installation's and the system's (site-packages, dist-packages)."""
+        dirs = set(_site_packages())
+        for root in {self.prefix, self.base, Path("/usr"), Path("/usr/local")}:
+            for pattern in ("lib*/python3*/site-packages", "lib*/python3*/dist-packages",
+                            "lib*/python3/dist-packages"):
+                dirs.update(p for p in root.glob(pattern) if p.is_dir())
+        return sorted({d.resolve() for d in dirs})
+
+    def _hide_installed_library(self):
+        """bwrap options that hide every installed copy of the course's own packages.
+
+        The sandbox's library is the prepared copy at /course/lib. An environment made with
+        ``pip install -e`` points at the repository through a ``.pth`` or ``.egg-link`` file; one
+        made with a plain ``pip install`` (as the hub's set-up does) holds the whole library,
+        every implementation included, in its site-packages. Both are covered: a package folder
+        of the course's (``COURSE_PACKAGES``) gets an empty folder over it, a module file of that
+        name and every ``.pth`` or ``.egg-link`` file that adds a folder holding one become empty
+        files, and the course's packages in such a folder, where the sandbox shows it, are emptied
+        too (off the import path, their source could still be read and run).
+        """
+        m = []
+
+        def holds_course(folder):
+            return any((Path(folder) / name).exists() or (Path(folder) / f"{name}.py").exists()
+                       for name in COURSE_PACKAGES)
+
+        for site_dir in self._site_dirs():
+            empty, folders = [], []
+            for name in COURSE_PACKAGES:
+                if (site_dir / name).is_dir():
+                    folders.append(site_dir / name)
+                if (site_dir / f"{name}.py").is_file():
+                    empty.append(site_dir / f"{name}.py")
+            for link in list(site_dir.glob("*.pth")) + list(site_dir.glob("*.egg-link")):
+                if link.name.startswith("__editable__") or link.suffix == ".egg-link":
+                    empty.append(link)
+                    continue
+                try:
+                    lines = link.read_text(encoding="utf-8", errors="replace").splitlines()
+                except OSError:
+                    continue
+                targets = [site_dir / line.strip() for line in lines
+                           if line.strip() and not line.startswith(("#", "import ", "import\t"))]
+                for target in filter(holds_course, targets):
+                    empty.append(link)
+                    folders += [target / n for n in COURSE_PACKAGES if (target / n).is_dir()]
+                    empty += [target / f"{n}.py" for n in COURSE_PACKAGES
+                              if (target / f"{n}.py").is_file()]
+            for path in empty:
+                for inside in self._inside(path):
+                    m += ["--ro-bind", "/dev/null", inside]
+            for path in folders:
+                for inside in self._inside(path):
+                    m += ["--perms", "0555", "--tmpfs", inside, "--remount-ro", inside]
         return m
 
     def _environment(self):

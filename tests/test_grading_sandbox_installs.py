@@ -1,0 +1,107 @@
+"""The sandbox shows the course library only as the prepared copy, however it was installed.
+
+The grading environment may hold the course's packages itself: ``pip install -e .`` (the
+development set-up) points at the repository, while a plain ``pip install`` (the hub's set-up)
+copies every implementation into site-packages, and a ``.pth`` file may add a folder holding
+them. A throwaway environment is made with all three here, and a program in its sandbox looks
+for the course's packages everywhere it can read. Also: /dev/shm, like /tmp, is a small tmpfs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from coursetools import judge, sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib"
+
+pytestmark = pytest.mark.skipif(not sandbox.available()[0],
+                                reason=f"no grading sandbox here: {sandbox.available()[1]}")
+
+# What the student's program reports: every folder named like a course package that holds
+# something, outside the prepared copy; where `import nnlib` comes from; what /dev/shm holds.
+PROBE = r"""
+import json, os, sys
+names = set(NAMES)
+found = []
+for top in ("/opt", "/usr", "/lib", "/lib64", "/etc", "/home", "/tmp"):
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        for d in dirs:
+            path = os.path.join(folder, d)
+            if d in names and not path.startswith("/course/") and os.listdir(path):
+                found.append(path)
+        found += [os.path.join(folder, f) for f in files if f[:-3] in names and f.endswith(".py")
+                  and os.path.getsize(os.path.join(folder, f))]
+import nnlib
+shm = os.statvfs("/dev/shm")
+print(json.dumps({"found": found, "nnlib": nnlib.__file__, "path": sys.path,
+                  "shm_bytes": shm.f_blocks * shm.f_frsize}))
+"""
+
+RUN = r"""
+import json, sys
+from pathlib import Path
+from coursetools.sandbox import Sandbox
+box = Sandbox(sys.argv[1])
+scratch = box.prepare_scratch(Path(sys.argv[2]))
+result = box.run(["/opt/env/bin/python", "-c", sys.argv[3]], scratch)
+print(json.dumps({"code": result.returncode, "output": result.output}))
+"""
+
+
+def _site_packages(env):
+    purelib = sysconfig.get_path("purelib", vars={"base": str(env), "platbase": str(env)})
+    return Path(purelib)
+
+
+@pytest.fixture(scope="module")
+def installed_env(tmp_path_factory):
+    """An environment holding the course's packages three ways, and the prepared library."""
+    work = tmp_path_factory.mktemp("installs")
+    env = work / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = _site_packages(env)
+    assert site.is_dir(), site
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in sandbox.COURSE_PACKAGES:                      # a plain `pip install .`
+        shutil.copytree(LIB / name, site / name, ignore=ignore)
+    extra = env / "lib" / "course-src"                          # a folder added by a .pth file
+    shutil.copytree(LIB / "nnlib", extra / "nnlib", ignore=ignore)
+    (site / "course.pth").write_text(f"{extra}\n")
+    (site / "__editable__.nnlib-0.1.0.pth").write_text(f"{LIB}\n")   # `pip install -e .`
+    library = judge.build_library(LIB, work / "prepared")
+    return env, library, work
+
+
+def test_no_installed_copy_of_the_course_shows_in_the_sandbox(installed_env):
+    env, library, work = installed_env
+    probe = PROBE.replace("NAMES", repr(list(sandbox.COURSE_PACKAGES)))
+    proc = subprocess.run([str(env / "bin" / "python"), "-c", RUN, str(library), str(work / "home"),
+                           probe], capture_output=True, text=True, timeout=300,
+                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outer = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outer["code"] == 0, outer["output"][-3000:]
+    seen = json.loads(outer["output"].strip().splitlines()[-1])
+    assert seen["found"] == [], ("the course's packages can be read in the sandbox outside its "
+                                 f"prepared copy: {seen['found']}")
+    assert seen["nnlib"].startswith(sandbox.LIB_MOUNT + "/"), seen
+    assert 0 < seen["shm_bytes"] <= 16 << 20, seen
+
+
+def test_without_the_hiding_the_probe_finds_the_installed_copies(installed_env):
+    """The probe above is not blind: the same environment, seen without the hiding, shows the
+    copies it must find (the plain install's three packages and the .pth folder's nnlib)."""
+    env, _, _ = installed_env
+    site = _site_packages(env)
+    for name in sandbox.COURSE_PACKAGES:
+        assert (site / name / "__init__.py").is_file()
+    assert (env / "lib" / "course-src" / "nnlib" / "activations.py").read_text().count("def sigmoid")
