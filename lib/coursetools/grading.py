@@ -40,6 +40,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import shutil
 import stat
 import subprocess
@@ -66,7 +67,37 @@ MAX_NOTEBOOK_BYTES = 32 << 20
 #: each cell costs the grading process time and memory outside the sandbox's limits.
 MAX_CELLS = 2000
 MAX_OUTPUT_LINES = 400
+#: The most JSON objects and lists read from a submitted notebook or from what its run sends
+#: back (a notebook holds a few per cell: the course's largest, with outputs, about 500). Bytes
+#: alone do not bound the grading process: each ``{}`` of a text costs it about 500 bytes once
+#: read, so 30 MB of them would take more than 4 GB outside the sandbox's limits.
+MAX_JSON_CONTAINERS = 100_000
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 FEEDBACK_SHARE = 40   # feedback pages worth starting one more nbgrader process for
+
+
+def json_containers(data):
+    """How many objects and lists the JSON text ``data`` (bytes) holds: its braces and brackets
+    outside strings. Counted without building anything (a bound, for text that is not JSON)."""
+    if data.count(b"{") + data.count(b"[") <= MAX_JSON_CONTAINERS:
+        return data.count(b"{") + data.count(b"[")          # at most that many: no need to look
+    bare = _JSON_STRING.sub(b"", data)
+    return bare.count(b"{") + bare.count(b"[")
+
+
+class TooManyContainers(ValueError):
+    """A JSON text holds more objects and lists than the grading process reads."""
+
+
+def read_notebook(path):
+    """A submitted notebook (nbformat 4), read only if it holds at most ``MAX_JSON_CONTAINERS``
+    objects and lists (else ``TooManyContainers``, saying how many)."""
+    data = Path(path).read_bytes()
+    n = json_containers(data)
+    if n > MAX_JSON_CONTAINERS:
+        raise TooManyContainers(f"it holds {n:,} JSON objects and lists where a notebook has a "
+                                f"few per cell (at most {MAX_JSON_CONTAINERS:,} are read)")
+    return nbformat.reads(data.decode("utf-8"), as_version=4)
 
 
 def limit(name):
@@ -180,7 +211,9 @@ def precheck(assignment, student, root=course.ROOT):
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             return f"{name} is larger than {MAX_NOTEBOOK_BYTES >> 20} MB", notes
         try:
-            nb = nbformat.read(path, as_version=4)
+            nb = read_notebook(path)
+        except TooManyContainers as exc:
+            return f"{name} is not read: {exc}", notes
         except Exception as exc:  # invalid JSON, not a notebook, unreadable bytes
             detail = " ".join(str(exc).split(": '")[0].split())[:80]
             return f"{name} is not a readable notebook ({type(exc).__name__}: {detail})", notes
@@ -489,8 +522,7 @@ class ClassRun:
         if problem:
             result.update(status="not graded", reason=problem)
             return result
-        submitted = nbformat.read(self.root / "submitted" / student / self.assignment / self.notebook,
-                                  as_version=4)
+        submitted = read_notebook(self.root / "submitted" / student / self.assignment / self.notebook)
         try:
             graded, rebuild_notes = rebuild(self.released, submitted)
         except MetadataAltered as exc:
@@ -512,7 +544,10 @@ class ClassRun:
                                    stdin=notebook)
             result["log"], result["sandbox_seconds"] = run.output, round(run.seconds, 3)
             executed, status, sent = None, "", {}
+            bulky = json_containers(run.channel)
             try:
+                if bulky > MAX_JSON_CONTAINERS:   # read, it would swell the grading process
+                    raise TooManyContainers
                 sent = json.loads(run.channel.decode("utf-8"))
                 status = str(sent.get("status", ""))[:300]
                 executed = nbformat.from_dict(sent["notebook"])
@@ -572,6 +607,11 @@ class ClassRun:
             result.update(status="not graded", reason="the notebook's kernel died (the code crashed "
                                                       "it or ran out of memory)")
             notes.append(f"checks that ran before it stopped: {ran or 'none'}")
+        elif bulky > MAX_JSON_CONTAINERS:
+            result.update(status="not graded", reason=f"what the notebook's run sent back held "
+                                                      f"{bulky:,} JSON objects and lists (outputs or "
+                                                      f"answers far beyond any exercise's; at most "
+                                                      f"{MAX_JSON_CONTAINERS:,} are read)")
         elif executed is None:
             result.update(status="not graded", reason="the notebook's run in the sandbox ended without "
                                                       "a result (its code may have stopped the run; see the log)")
