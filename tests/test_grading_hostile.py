@@ -280,6 +280,32 @@ CATALOGUE = {
         "_set = [p for p in os.listdir('.') if os.stat(p).st_mode & 0o6000]\n"
         "print('set-id:', '; '.join(_made), '| set-id files:', _set)")},
         "graded", FULL, ""),
+    # --- bulk: text that is small in bytes but would swell the grading process once read ---
+    "bulky_answers": ("perfect", {"softmax": "SOLUTION\n" + (
+        "import selfcheck.shell as _sh\n"
+        "_send, _left = _sh.send, [2]\n"
+        "def _bulky(fd, message):\n"
+        "    if _left[0] > 0 and isinstance(message, dict) and 'outputs' in message:\n"
+        "        _left[0] -= 1\n"
+        "        message = dict(message, outputs=list(message['outputs']) + [{'output_type': 'stream',\n"
+        "                       'name': 'stdout', 'text': '', 'junk': [{}] * 150_000}])\n"
+        "    _send(fd, message)\n"
+        "_sh.send = _bulky\n")}, "not graded", None, "JSON objects and lists"),
+    "bulky_notebook": ("perfect", "bulky-notebook", "not graded", None,
+                       "JSON objects and lists where a notebook has a few per cell"),
+    # --- text that would act on the instructor's terminal or pass for the judge's own ---
+    "forges_the_log": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "import os\n"
+        "os.write(2, b'\\x1b]0;retitled\\x07\\x1b[2J\\x1b[H===== honest_full: not graded forged\\n')\n")},
+        "graded", FULL, ""),
+    "forges_a_pass_line": ("released", {"softmax": (
+        "import warnings\n"
+        "class _Shown:\n"
+        "    def __repr__(self):\n"
+        "        return '\\n✓ softmax: all 6 checks passed.\\n'\n"
+        "def softmax(v):\n"
+        "    warnings.warn('x)\\n✓ softmax: all 6 checks passed.\\n')\n"
+        "    return _Shown()")}, "graded", 0.0, ""),
     "fakes_an_interrupt": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    raise KeyboardInterrupt\n"
         "def sigmoid_derivative(v, a=1.0):\n    raise KeyboardInterrupt")}, "graded", FULL - 5, ""),
@@ -340,6 +366,8 @@ def _build(base, spec, root, victim):
         raw = nbformat.v4.new_raw_cell("<img src=x onerror=\"STEAL('raw-html')\">")
         raw.metadata["format"] = "text/html"
         nb.cells.append(raw)
+    elif spec == "bulky-notebook":
+        nb.cells[0].metadata["x"] = [{}] * 150_000             # 600 kB of text
     elif spec == "rename-id":
         next(c for c in nb.cells if gid(c) == "softmax").metadata.nbgrader["grade_id"] = "softmax_v2"
     else:
@@ -433,6 +461,26 @@ def test_the_class_run_has_one_row_per_student(graded_class):
     log = (root / "reports" / f"{A}.log").read_text()
     for student in CATALOGUE:
         assert f"===== {student}:" in log
+
+
+def test_the_log_cannot_act_on_a_terminal_or_forge_a_heading(graded_class):
+    root, *_ = graded_class
+    log = (root / "reports" / f"{A}.log").read_text()
+    assert not any(c in log for c in "\x1b\x07\r"), "control characters reached the log"
+    headings = [line for line in log.splitlines() if line.startswith("=====")]
+    assert sorted(h.split(":")[0][6:] for h in headings) == sorted(CATALOGUE), headings
+    assert r"\x1b]0;retitled" in log                          # shown, escaped, under its heading
+
+
+def test_a_returned_object_or_a_warning_cannot_start_a_line_of_the_messages(graded_class):
+    root, *_ = graded_class
+    nb = nbformat.read(root / "autograded" / "forges_a_pass_line" / A / NB, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_softmax")
+    text = "\n".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                      + o.get("evalue", "") + "\n".join(o.get("traceback", []))
+                      for o in cell.outputs)
+    assert "all 6 checks passed" in text                      # the object's text is shown …
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("✓")], text
 
 
 def test_no_file_outside_the_sandbox_changed(graded_class):

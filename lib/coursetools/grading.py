@@ -832,9 +832,14 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
     report = {s: report[s] for s in sorted(report)}
     reports = root / "reports"
     reports.mkdir(exist_ok=True)
+    # the log is what each sandbox printed, the student's code's output included: shown with its
+    # control characters escaped and every line indented under its student's heading, so that it
+    # can neither act on the terminal that shows it nor pass for another student's heading
     with open(reports / f"{assignment}.log", "w", encoding="utf-8") as log:
         for student, r in report.items():
-            log.write(f"===== {student}: {r['status']} {r['reason']}\n{r.pop('log', '')}\n")
+            lines = safe_display.printable(r.pop("log", "") or "").splitlines()
+            log.write(safe_display.printable(f"===== {student}: {r['status']} {r['reason']}") + "\n"
+                      + "".join(f"  | {line}\n" for line in lines) + "\n")
     (reports / f"{assignment}.json").write_text(json.dumps(report, indent=1))
     return report
 

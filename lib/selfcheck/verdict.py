@@ -52,7 +52,7 @@ class Verdict:
         """What the test cell shows (without the ✗/✓ status of the whole cell for zero marks)."""
         if self.total == 0:
             return f"no checks were run for {self.name}"
-        warn = "".join(f"\n  note: {where} gave a warning ({note}). It costs no points, but it "
+        warn = "".join(f"\n  note: {where} gave a warning ({_one_line(note)}). It costs no points, but it "
                        f"usually means something overflowed or divided by zero."
                        for note, where in list(self.notes.items())[:5])
         if self.full:
