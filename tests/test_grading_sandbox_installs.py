@@ -105,3 +105,35 @@ def test_without_the_hiding_the_probe_finds_the_installed_copies(installed_env):
     for name in sandbox.COURSE_PACKAGES:
         assert (site / name / "__init__.py").is_file()
     assert (env / "lib" / "course-src" / "nnlib" / "activations.py").read_text().count("def sigmoid")
+
+
+# Forked children each holding MB megabytes (touched), then a line on standard output.
+HOLDERS = r"""
+import os, sys, time
+children = []
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(int(sys.argv[2]) << 20)
+        block[::4096] = b"x" * len(block[::4096])
+        time.sleep(3)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("all children done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("children, mb, stopped", [(4, 150, True), (2, 60, False)])
+def test_the_memory_limit_counts_all_the_sandbox_s_processes_together(tmp_path, children, mb,
+                                                                      stopped):
+    """Each child stays far below the per-process limit (400 MB of address space); four of them
+    together (600 MB) pass the limit and stop the sandbox, two smaller ones do not."""
+    library = judge.build_library(LIB, tmp_path / "prepared")
+    box = sandbox.Sandbox(library, limits=sandbox.Limits(seconds=120, memory_mb=400))
+    scratch = box.prepare_scratch(tmp_path / "home")
+    result = box.run(["/opt/env/bin/python", "-c", HOLDERS, str(children), str(mb)], scratch)
+    assert result.out_of_memory is stopped, result
+    assert ("all children done" in result.output) is not stopped, result.output[-2000:]
+    assert not result.timed_out

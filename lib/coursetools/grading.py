@@ -593,7 +593,12 @@ class ClassRun:
         result["seconds"] = round(time.perf_counter() - start, 3)
         ran = ", ".join(f"{tid} {v.earned:g}/{v.points:g}" for tid, v in verdicts.items()
                         if any(outcomes[tid].values()))
-        if run.timed_out:
+        if run.out_of_memory:
+            result.update(status="not graded", reason=f"the notebook's processes together held more "
+                                                      f"than {self.sandbox.limits.memory_mb} MB of "
+                                                      f"memory and the run was stopped")
+            notes.append(f"checks that ran before it stopped: {ran or 'none'}")
+        elif run.timed_out:
             result.update(status="not graded", reason=f"the time limit of {self.sandbox.limits.seconds} s "
                                                       f"for grading one notebook was reached and the run was stopped")
             notes.append(f"checks that ran before it stopped: {ran or 'none'}")

@@ -16,8 +16,9 @@ Run as root, the command runs under an unprivileged uid of its own (``uid``; one
 sandbox, so the process limit counts that sandbox alone; see ``uid_of``) with no capabilities. Run as another
 user, bwrap makes a user namespace instead (then the process limit is not applied).
 
-Limits (``Limits``): wall time (the whole sandbox is killed), memory (address space of each
-process), number of processes, size of any file written, CPU seconds.
+Limits (``Limits``): wall time (the whole sandbox is killed), memory (the address space of each
+process, and the resident memory of all of them together, looked at five times a second: above
+it the whole sandbox is killed), number of processes, size of any file written, CPU seconds.
 
 ``available()`` says whether a sandbox can be made here, and if not, what is missing.
 """
@@ -56,7 +57,7 @@ def uid_of(slot):
 @dataclass
 class Limits:
     seconds: int = 600          # wall time of the whole run
-    memory_mb: int = 4096       # address space of each process
+    memory_mb: int = 4096       # address space of each process, and memory of all together
     processes: int = 256        # processes and threads of the sandbox's uid
     file_mb: int = 64           # any one file written
     cell_seconds: int = 60      # one cell (passed to the runner)
@@ -82,6 +83,45 @@ class Result:
     seconds: float
     output: str
     channel: bytes = b""
+    out_of_memory: bool = False   # its processes together held more than the limit: stopped
+
+
+#: how often the memory the sandbox's processes hold together is looked at (seconds)
+MEMORY_POLL = 0.2
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _processes_under(root):
+    """The process ids of ``root`` and all its descendants (read from /proc: each process's
+    parent), whatever sessions or groups they made for themselves."""
+    children = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack += children.get(pid, [])
+    return found
+
+
+def resident_bytes(root):
+    """The resident memory of ``root`` and its descendants together, in bytes (pages shared
+    between them counted once for each: an upper bound)."""
+    total = 0
+    for pid in _processes_under(root):
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 # A seccomp filter for the sandbox (bwrap --seccomp).
@@ -453,6 +493,10 @@ class Sandbox:
                 fds, channel_fds = [], ()
                 if stdin is not None:
                     threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
+                ended, out_of_memory = threading.Event(), threading.Event()
+                watch = threading.Thread(target=self._watch_memory,
+                                         args=(proc, ended, out_of_memory), daemon=True)
+                watch.start()
                 try:
                     proc.wait(timeout=self.limits.seconds)
                     timed_out = False
@@ -463,6 +507,8 @@ class Sandbox:
                     except ProcessLookupError:
                         pass
                     proc.wait()
+                ended.set()
+                watch.join()
                 out.seek(0)
                 output = out.read()[-20000:]
         finally:
@@ -471,4 +517,19 @@ class Sandbox:
         if reader is not None:
             reader.join(timeout=60)
         return Result(proc.returncode, timed_out, time.perf_counter() - start, output,
-                      bytes(received))
+                      bytes(received), out_of_memory.is_set())
+
+    def _watch_memory(self, proc, ended, out_of_memory):
+        """Until ``ended``: every ``MEMORY_POLL`` s, the resident memory of all the sandbox's
+        processes together; above ``limits.memory_mb`` the whole sandbox is killed. (The limit on
+        each process's address space alone lets a submission hold it many times over, in as
+        many processes as it may start.)"""
+        limit = self.limits.memory_mb << 20
+        while not ended.wait(MEMORY_POLL):
+            if resident_bytes(proc.pid) > limit:
+                out_of_memory.set()
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                return
