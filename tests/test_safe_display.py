@@ -169,6 +169,33 @@ def test_the_student_s_text_has_a_budget_for_the_whole_notebook():
     assert nb.cells[1].source.startswith("0 xxx") and "not shown in the graded copy" in nb.cells[-1].source
 
 
+def test_the_student_s_code_has_a_budget_for_the_whole_notebook():
+    """Highlighting 3 MB of one character took 42 s per page: the student's code cells are
+    shortened in the graded copy (the instructor's cells never)."""
+    given = "check('test_softmax')\n" + "x = 1\n" * (sd.MAX_STUDENT_TEXT // 3)
+    released = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(given)])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(given)] + [
+        nbformat.v4.new_code_cell("@" * 3_000_000) for _ in range(5)])
+    sd.make_safe(nb, released)
+    assert nb.cells[0].source == given
+    shown = sum(len(c.source) for c in nb.cells[1:])
+    assert shown < sd.NOTEBOOK_CODE_BUDGET + 5 * 200
+    assert nb.cells[1].source.endswith("# [… 2,900,000 more characters, not shown in the graded copy]")
+    assert "not shown in the graded copy" in nb.cells[-1].source
+
+
+def test_hidden_test_markers_in_the_student_s_cells_do_not_stop_the_feedback():
+    """nbgrader's feedback refuses a notebook with a hidden-test region outside a test cell."""
+    from nbgrader.preprocessors import ClearHiddenTests
+    given = "### BEGIN HIDDEN TESTS\nassert True\n### END HIDDEN TESTS"
+    released = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(given),
+                                         nbformat.v4.new_markdown_cell(given)])
+    sd.make_safe(nb, released)
+    assert "BEGIN-HIDDEN-TESTS (as the student wrote it)" in nb.cells[0].source
+    ClearHiddenTests().preprocess(nb, {})                      # raises on a marker left as it was
+
+
 def test_a_link_keeps_its_text_but_leads_nowhere():
     """On a hub every user's server shares the instructor's origin: a relative link to a page
     that a student's own server makes would act as the instructor once clicked. Links keep

@@ -170,18 +170,33 @@ MAX_STUDENT_TEXT = 100_000
 #: what the student's Markdown and raw cells of one notebook may hold in all in the graded copy
 #: (characters); beyond it, their text is not shown there
 NOTEBOOK_TEXT_BUDGET = 1_000_000
+#: what the student's code cells of one notebook may hold in all in the graded copy (characters):
+#: highlighting code costs more than rendering Markdown (Pygments takes about 20 s for 1 MB of
+#: some texts), and it runs for every feedback page and every time the Formgrader shows it
+NOTEBOOK_CODE_BUDGET = 300_000
 
 
-def _shortened(source, budget):
+def _shortened(source, budget, comment=""):
     """The cell's text, at most ``MAX_STUDENT_TEXT`` characters of it and at most what is left of
-    ``budget`` (a one-item list, the characters left for the notebook, reduced here)."""
+    ``budget`` (a one-item list, the characters left for the notebook, reduced here); the note
+    of what was left out starts with ``comment`` (``"# "`` in code)."""
     text = _text(source)
     keep = min(MAX_STUDENT_TEXT, budget[0])
     budget[0] -= min(len(text), keep)
     if len(text) <= keep:
         return text
-    return (text[:keep] + f"\n\n[… {len(text) - keep:,} more characters, not shown in the graded "
-            f"copy]")
+    return (text[:keep] + f"\n\n{comment}[… {len(text) - keep:,} more characters, not shown in "
+            f"the graded copy]")
+
+
+#: nbgrader's markers of hidden tests: in a student's cell they would stop nbgrader's feedback
+#: for that student ("hidden test region detected in a non-grade cell"), so they are shown there
+#: in another form
+_HIDDEN_MARKERS = re.compile(r"(BEGIN|END) HIDDEN TESTS")
+
+
+def _markers_shown(text):
+    return _HIDDEN_MARKERS.sub(r"\1-HIDDEN-TESTS (as the student wrote it)", text)
 
 
 def make_safe(nb, released):
@@ -190,11 +205,16 @@ def make_safe(nb, released):
     Markdown and raw cells whose text is a cell of ``released`` (the assignment as released) are
     the instructor's and stay as they are; the others are the student's. Outputs are cleaned by
     ``safe_bundle`` wherever they come from, with ``NOTEBOOK_HTML_BUDGET`` characters of HTML in
-    all, and the student's own Markdown and raw cells are shown up to ``NOTEBOOK_TEXT_BUDGET``
-    characters in all: cleaning and rendering run outside the sandbox's time limit."""
+    all, the student's own Markdown and raw cells are shown up to ``NOTEBOOK_TEXT_BUDGET``
+    characters in all and their code up to ``NOTEBOOK_CODE_BUDGET``: cleaning, rendering and
+    highlighting run outside the sandbox's time limit."""
     own = {c.source for c in released.cells if c.cell_type in ("markdown", "raw")}
+    own_code = {c.source for c in released.cells if c.cell_type == "code"}
     budget, text_budget = [NOTEBOOK_HTML_BUDGET], [NOTEBOOK_TEXT_BUDGET]
+    code_budget = [NOTEBOOK_CODE_BUDGET]
     for cell in nb.cells:
+        if cell.source not in own and cell.source not in own_code:
+            cell.source = _markers_shown(_text(cell.source))
         if cell.cell_type == "markdown" and cell.source not in own:
             cell.source = escape_markdown_html(_shortened(cell.source, text_budget))
             cell.pop("attachments", None)
@@ -203,6 +223,8 @@ def make_safe(nb, released):
             cell.metadata.pop("format", None)
             cell.metadata.pop("raw_mimetype", None)
         elif cell.cell_type == "code":
+            if cell.source not in own_code:
+                cell.source = _shortened(cell.source, code_budget, comment="# ")
             for output in cell.get("outputs", []):
                 if output.get("output_type") in ("display_data", "execute_result"):
                     output["data"] = safe_bundle(dict(output.get("data", {})), budget)
