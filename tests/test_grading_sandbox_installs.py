@@ -125,6 +125,35 @@ print("all children done", flush=True)
 """
 
 
+# A parent holding MB megabytes (touched) forks children that only sleep: their pages are the
+# parent's, shared, and count once.
+SHARERS = r"""
+import os, sys, time
+block = bytearray(int(sys.argv[2]) << 20)
+block[::4096] = b"x" * len(block[::4096])
+children = []
+for _ in range(int(sys.argv[1])):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("all children done", flush=True)
+"""
+
+
+def test_pages_forked_children_share_with_their_parent_count_once(tmp_path):
+    """Eight children of a parent holding 250 MB: 2.25 GB by the sum of their resident sizes,
+    250 MB in fact, under the 400 MB limit."""
+    library = judge.build_library(LIB, tmp_path / "prepared")
+    box = sandbox.Sandbox(library, limits=sandbox.Limits(seconds=120, memory_mb=400))
+    scratch = box.prepare_scratch(tmp_path / "home")
+    result = box.run(["/opt/env/bin/python", "-c", SHARERS, "8", "250"], scratch)
+    assert not result.out_of_memory and "all children done" in result.output, result
+
+
 @pytest.mark.parametrize("children, mb, stopped", [(4, 150, True), (2, 60, False)])
 def test_the_memory_limit_counts_all_the_sandbox_s_processes_together(tmp_path, children, mb,
                                                                       stopped):

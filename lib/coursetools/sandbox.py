@@ -17,8 +17,8 @@ sandbox, so the process limit counts that sandbox alone; see ``uid_of``) with no
 user, bwrap makes a user namespace instead (then the process limit is not applied).
 
 Limits (``Limits``): wall time (the whole sandbox is killed), memory (the address space of each
-process, and the resident memory of all of them together, looked at five times a second: above
-it the whole sandbox is killed), number of processes, size of any file written, CPU seconds.
+process, and the memory all of them hold together, pages they share counted once, looked at five
+times a second: above it the whole sandbox is killed), number of processes, size of any file written, CPU seconds.
 
 ``available()`` says whether a sandbox can be made here, and if not, what is missing.
 """
@@ -111,17 +111,45 @@ def _processes_under(root):
     return found
 
 
-def resident_bytes(root):
-    """The resident memory of ``root`` and its descendants together, in bytes (pages shared
-    between them counted once for each: an upper bound)."""
+def resident_bytes(pids):
+    """The resident memory of the processes ``pids`` together, in bytes, with each page shared
+    between them counted once for each: an upper bound, read cheaply (/proc/PID/statm)."""
     total = 0
-    for pid in _processes_under(root):
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/statm", "rb") as f:
                 total += int(f.read().split()[1]) * _PAGE
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def proportional_bytes(pids):
+    """The memory the processes ``pids`` hold together, in bytes: each one's proportional set
+    size (a page shared by k processes counts 1/k for each), so that the pages forked children
+    share with their parent count once (/proc/PID/smaps_rollup; where a kernel has none, the
+    resident size stands in)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) << 10
+                        break
+        except FileNotFoundError:
+            total += resident_bytes([pid])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def memory_bytes(root, limit):
+    """The memory ``root`` and its descendants hold together (bytes), exact enough to compare
+    with ``limit``: the cheap upper bound when it is below, else the proportional count."""
+    pids = _processes_under(root)
+    upper = resident_bytes(pids)
+    return upper if upper <= limit else proportional_bytes(pids)
 
 
 # A seccomp filter for the sandbox (bwrap --seccomp).
@@ -520,13 +548,13 @@ class Sandbox:
                       bytes(received), out_of_memory.is_set())
 
     def _watch_memory(self, proc, ended, out_of_memory):
-        """Until ``ended``: every ``MEMORY_POLL`` s, the resident memory of all the sandbox's
-        processes together; above ``limits.memory_mb`` the whole sandbox is killed. (The limit on
+        """Until ``ended``: every ``MEMORY_POLL`` s, the memory all the sandbox's processes hold
+        together (``memory_bytes``); above ``limits.memory_mb`` the whole sandbox is killed. (The limit on
         each process's address space alone lets a submission hold it many times over, in as
         many processes as it may start.)"""
         limit = self.limits.memory_mb << 20
         while not ended.wait(MEMORY_POLL):
-            if resident_bytes(proc.pid) > limit:
+            if memory_bytes(proc.pid, limit) > limit:
                 out_of_memory.set()
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
