@@ -311,6 +311,18 @@ def test_the_time_a_submission_counts_is_when_it_was_received_not_what_it_claims
     (inbox / "ana.ipynb").write_text(_notebook("ANA, BY HAND"))
     assert grading.import_folder(A, inbox, root=root) == ["ana"]
     assert grading.submission_time(A, "ana", root) == (None, None)
+    # a folder that carries a timestamp.txt: its time counts, but nothing checked it, and the
+    # grade table's notes say so
+    (inbox / "ana.ipynb").unlink()
+    (inbox / "ana" / A).mkdir(parents=True)
+    (inbox / "ana" / A / NB).write_text(_notebook("ANA, LATE"))
+    (inbox / "ana" / A / "timestamp.txt").write_text("2000-01-01 00:00:00.000000 UTC")
+    assert grading.import_folder(A, inbox, root=root) == ["ana"]
+    when, note = grading.submission_time(A, "ana", root)
+    assert when == datetime.datetime(2000, 1, 1)
+    assert note == ("its timestamp says 2000-01-01 00:00:00 UTC; it was imported from a folder, "
+                    "where nothing checks that time")
+    assert note in grading.precheck(A, "ana", root=root)[1]
 
 
 # ------------------------------------------------------------ make collect FROM=folder (import)

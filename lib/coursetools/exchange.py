@@ -348,12 +348,15 @@ def refusal(path, student):
 
 
 RECEIVED = "received-{assignment}.json"
+#: what ``record_received`` keeps for a submission imported from a folder: no time it could check
+IMPORTED = "imported from a folder"
 
 
 def record_received(root, assignment, student, when):
     """Keep ``when`` as the time ``student``'s submission of ``assignment`` was received, in
     ``reports/received-<assignment>.json`` of the course (out of every student's reach); None
-    forgets it (a submission brought in some other way)."""
+    forgets it (a submission brought in some other way), ``IMPORTED`` says it came from a folder
+    (``make collect FROM=…``), where no time can be checked."""
     path = os.path.join(root, "reports", RECEIVED.format(assignment=assignment))
     try:
         with open(path, encoding="utf-8") as f:
@@ -365,10 +368,20 @@ def record_received(root, assignment, student, when):
             return
         times.pop(student)
     else:
-        times[student] = when.isoformat()
+        times[student] = when if when == IMPORTED else when.isoformat()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(times, f, indent=1, sort_keys=True)
+
+
+def imported(root, assignment, student):
+    """Whether ``student``'s submission of ``assignment`` was imported from a folder."""
+    path = os.path.join(root, "reports", RECEIVED.format(assignment=assignment))
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get(student) == IMPORTED
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def received(root, assignment, student):

@@ -183,7 +183,7 @@ def import_folder(assignment, folder, root=course.ROOT, refused=None):
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
-        exchange.record_received(root, assignment, student, None)   # not from the exchange
+        exchange.record_received(root, assignment, student, exchange.IMPORTED)  # no time known
         students.append(student)
     return students
 
@@ -652,12 +652,17 @@ def submission_time(assignment, student, root=course.ROOT):
     The submission's own timestamp.txt (written by the student's ``nbgrader submit``), unless it
     claims a time more than ``CLAIM_SLACK`` earlier than when collect received it (the file
     system's record, ``exchange.received``): then the time received counts, and the note says so.
+    A submission imported from a folder has no such record: its claimed time counts, with a note
+    that nothing checked it.
     The gradebook's lateness is computed from this time."""
     from coursetools import exchange
     claimed = _claimed_timestamp(assignment, student, root)
     real = exchange.received(root, assignment, student)
     if real is not None:
         real = real.astimezone(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
+    if real is None and claimed is not None and exchange.imported(root, assignment, student):
+        return claimed, (f"its timestamp says {claimed:%Y-%m-%d %H:%M:%S} UTC; it was imported "
+                         f"from a folder, where nothing checks that time")
     if real is None or (claimed is not None and claimed >= real - CLAIM_SLACK):
         return claimed, None
     if claimed is None:
