@@ -337,6 +337,25 @@ def test_a_hidden_check_s_message_shows_numbers_too_roughly_to_be_copied():
     assert "expected 1.44357005" in judge_case("mse", visible, {"value": -1.0})[1]
 
 
+def test_a_hidden_check_does_not_show_an_expected_value_that_its_digits_would_give_away():
+    """Two digits of 15, 0.5 or (0, 15, 2) are the answer itself, the same for every student:
+    such an expected value is not shown (a page of them was a lookup table for the class)."""
+    from selfcheck.verdict import judge_case
+    case = {"kind": "values", "where": "convergence_verdict(7 points that cycle)", "rtol": 1e-6,
+            "atol": 1e-9, "hints": [], "hidden": True, "expected": np.array([0, 15, 2])}
+    ok, message = judge_case("convergence_verdict", case, {"value": np.array([7, 7, 7])})
+    assert not ok and "15" not in message and "not the expected value" in message
+    assert "received about array([7, 7, 7])" in message
+    ok, message = judge_case("convergence_verdict", case, {"value": np.array([7, 7])})
+    assert not ok and "wrong shape: expected (3,), received (2,)" in message and "15" not in message
+    ok, message = judge_case("sigmoid", dict(case, expected=0.5), {"value": 0.25})
+    assert not ok and "0.5" not in message
+    ok, message = judge_case("mse", dict(case, expected=1.44357005), {"value": -1.0})
+    assert "expected about 1.4" in message                    # two digits that do not pass: shown
+    visible = dict(case, hidden=False)
+    assert "expected array([ 0, 15,  2])" in judge_case("f", visible, {"value": np.array([7, 7, 7])})[1]
+
+
 def test_a_hidden_check_shows_no_text_the_student_s_code_chose():
     """An error's text, an exception class's name and a returned string are the code's to
     choose: for a hidden check they could carry its input out, a few dozen characters a check."""

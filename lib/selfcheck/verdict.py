@@ -74,6 +74,20 @@ def _value_text(x, limit=None, digits=None):
     return text if limit is None else cut(text, limit)
 
 
+def _gives_away(expected, rtol, atol, digits):
+    """Whether ``expected``, each entry written to ``digits`` significant digits (as a message
+    shows it), would itself pass the check."""
+    try:
+        shape = shape_of(expected)
+        flat = np.asarray(expected).ravel().tolist()
+        if any(isinstance(v, complex) for v in flat):
+            return False
+        shown = np.array([float(f"{float(v):.{digits}g}") for v in flat]).reshape(shape)
+        return bool(compare(shown, expected, rtol, atol)[0])
+    except Exception:
+        return False
+
+
 def _numeric(x):
     try:
         shape_of(x)
@@ -172,12 +186,21 @@ def judge_case(name, case, outcome):
         return False, (f"{where}: {case['message']}\n    received {_value_text(value, limit, digits)}"
                        + _notes(outcome))
     expected = case["expected"]
-    ok, detail = compare(value, expected, case.get("rtol", 1e-6), case.get("atol", 1e-9), digits)
+    rtol, atol = case.get("rtol", 1e-6), case.get("atol", 1e-9)
+    ok, detail = compare(value, expected, rtol, atol, digits)
     if ok:
         return True, None
     about = "about " if digits is not None else ""
-    message = (f"{where}\n    expected {about}{_value_text(expected, digits=digits)}\n    received "
-               f"{about}{_value_text(value, limit, digits)}\n    {detail}")
+    if digits is not None and _gives_away(expected, rtol, atol, digits):
+        # a small integer, 0.5, a verdict: written to a few digits it is the answer itself, the
+        # same for every student; the message says how the answer is wrong, not what is right
+        told = detail if detail.startswith(("wrong shape", "received")) else "not the expected value"
+        message = (f"{where}\n    received {about}{_value_text(value, limit, digits)}\n    {told} "
+                   f"(a hidden check's expected value is not shown when {digits} digits of it "
+                   f"would be the answer)")
+    else:
+        message = (f"{where}\n    expected {about}{_value_text(expected, digits=digits)}\n    "
+                   f"received {about}{_value_text(value, limit, digits)}\n    {detail}")
     for wrong, text in case.get("hints", ()):
         try:
             if compare(value, wrong, 1e-6, 1e-9)[0]:
