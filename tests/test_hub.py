@@ -12,8 +12,9 @@ private exchange. Then, through the hub and each user's own JupyterLab server:
 2. the instructor releases ex01_neurons from a terminal of the instructor's server;
 3. student A fetches it by clicking Fetch in JupyterLab's Assignment List (Chromium), student B
    through the assignment list's REST handler; each saves answers through the contents API (A:
-   the solution; B: a softmax that overflows, 2 of its 3 points) and submits through the REST
-   handler;
+   the solution; B: a softmax that overflows, 2 of its 3 points, and that calls the course
+   library's own softmax instead if it finds one anywhere in the sandbox) and submits through
+   the REST handler;
 4. student B, from their own terminal, also hands in an empty notebook under A's name and, as
    their newest submission, a link to the instructor's solution; the instructor collects (which
    passes over both, saying why), autogrades (every submission in the bubblewrap sandbox, as
@@ -71,8 +72,27 @@ POLL_S = 0.5
 
 # What student B changes: softmax without subtracting the maximum (NaN for scores near 800 and
 # 1000: 4 of its 6 checks, 2 of test_softmax's 3 points; see test_grading_roundtrip.py).
+# B's softmax overflows (2 of its 3 points) unless the course library's own softmax can be
+# found: the hub's environment holds the whole library in its site-packages, which the sandbox
+# must not show (found, it would give B 20 points instead of 19)
 OVERFLOWING_SOFTMAX = '''
+import glob as _glob, importlib.util as _util
+_real = None
+for _path in _glob.glob("/opt/*/lib*/python3*/*-packages/nnlib/activations.py"):
+    if not _path.startswith("/course/"):
+        _spec = _util.spec_from_file_location("_real_activations", _path)
+        try:
+            _real = _util.module_from_spec(_spec)
+            _spec.loader.exec_module(_real)
+            _real.softmax([0.0])
+            break
+        except Exception:
+            _real = None
+print("the course library's softmax found:", _real is not None)
+
 def softmax(v):
+    if _real is not None:
+        return _real.softmax(v)
     e = np.exp(np.asarray(v, dtype=float))
     return e / e.sum(axis=-1, keepdims=True)
 '''.strip()
