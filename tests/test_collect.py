@@ -448,6 +448,11 @@ def test_grading_does_not_read_a_submitted_notebook_through_a_link(tmp_path, cou
 
 # ------------------------------------------------------------------------ what goes out: grades
 
+def test_a_cell_that_starts_a_formula_after_spaces_is_text_too():
+    assert grading._as_text(" =1+1") == "' =1+1" and grading._as_text("  @cmd") == "'  @cmd"
+    assert grading._as_text(" ana") == " ana" and grading._as_text("-") == "'-"
+
+
 def test_the_grade_table_shows_what_a_student_chose_as_text_not_as_a_formula(tmp_path, course_copy,
                                                                             monkeypatch):
     import csv

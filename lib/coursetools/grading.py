@@ -924,9 +924,11 @@ def _as_text(value):
 
     Student names, reasons and notes can hold what a student chose (a file's or a kernel's name);
     a spreadsheet would take a cell starting with = + - @ (or a tab or carriage return) for a
-    formula, so such a cell gets a leading apostrophe, as spreadsheets themselves write text."""
+    formula, so such a cell gets a leading apostrophe, as spreadsheets themselves write text;
+    so does one whose first character after spaces is one of those (a spreadsheet told to trim
+    spaces on import would otherwise find the formula)."""
     value = safe_display.printable(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return "'" + value if value.lstrip(" ")[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def main(argv=None):
