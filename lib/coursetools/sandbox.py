@@ -18,7 +18,8 @@ user, bwrap makes a user namespace instead (then the process limit is not applie
 
 Limits (``Limits``): wall time (the whole sandbox is killed), memory (the address space of each
 process, and the memory all of them hold together, pages they share counted once, looked at five
-times a second: above it the whole sandbox is killed), number of processes, size of any file written, CPU seconds.
+times a second: above it the whole sandbox is killed), number of processes, size of any file
+written, CPU seconds.
 
 ``available()`` says whether a sandbox can be made here, and if not, what is missing.
 """
@@ -273,6 +274,7 @@ class Sandbox:
         self.privileged = os.geteuid() == 0 and not unsafe
         self.prefix = Path(sys.prefix).resolve()
         self.base = Path(sys.base_prefix).resolve()
+        self._hiding = None
 
     # -- the bwrap command ------------------------------------------------------------------------
     def _mounts(self, fds):
@@ -309,7 +311,9 @@ class Sandbox:
             if (self.prefix / "lib64").exists():
                 m += ["--symlink", "lib", f"{ENV_MOUNT}/lib64"]
             m += ["--perms", "0644", "--ro-bind-data", str(fds[2]), f"{ENV_MOUNT}/pyvenv.cfg"]
-        m += self._hide_installed_library()
+        if self._hiding is None:                     # the same for every run of this sandbox
+            self._hiding = self._hide_installed_library()
+        m += self._hiding
         m += ["--perms", "0755", "--dir", "/course", "--ro-bind", str(self.library), LIB_MOUNT]
         m += ["--perms", "0755", "--dir", "/home"]
         return m
