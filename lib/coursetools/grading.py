@@ -79,8 +79,9 @@ FEEDBACK_SHARE = 40   # feedback pages worth starting one more nbgrader process 
 def json_containers(data):
     """How many objects and lists the JSON text ``data`` (bytes) holds: its braces and brackets
     outside strings. Counted without building anything (a bound, for text that is not JSON)."""
-    if data.count(b"{") + data.count(b"[") <= MAX_JSON_CONTAINERS:
-        return data.count(b"{") + data.count(b"[")          # at most that many: no need to look
+    n = data.count(b"{") + data.count(b"[")
+    if n <= MAX_JSON_CONTAINERS:            # at most that many: no need to look inside strings
+        return n
     bare = _JSON_STRING.sub(b"", data)
     return bare.count(b"{") + bare.count(b"[")
 
