@@ -25,6 +25,7 @@ written, CPU seconds.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
@@ -153,6 +154,108 @@ def memory_bytes(root, limit):
     return upper if upper <= limit else proportional_bytes(pids)
 
 
+@functools.lru_cache(maxsize=None)
+def memory_cgroup_root():
+    """(the folder of the memory controller's cgroup hierarchy, its version 1 or 2), or None.
+
+    A cgroup counts all the memory its processes hold, pages shared between them once, and also
+    what no process's size shows (shared memory, files in memory file systems, memory file
+    descriptors): the kernel stops it at its limit. Making one needs root."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        return None
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as f:
+            mounts = [line.split() for line in f]
+    except OSError:
+        return None
+    for fields in mounts:
+        if len(fields) > 3 and fields[2] == "cgroup2":
+            try:
+                with open(os.path.join(fields[1], "cgroup.controllers"), encoding="utf-8") as f:
+                    if "memory" in f.read().split():
+                        return fields[1], 2
+            except OSError:
+                continue
+    for fields in mounts:
+        if len(fields) > 3 and fields[2] == "cgroup" and "memory" in fields[3].split(","):
+            return fields[1], 1
+    return None
+
+
+class MemoryGroup:
+    """A cgroup of its own for one sandbox run, limited to ``limit`` bytes (no swap).
+
+    ``MemoryGroup.make(limit)`` returns None where none can be made (then the sandbox polls its
+    processes' sizes instead). ``join()`` puts the calling process in it (the sandbox's first
+    process calls it before bwrap starts, so everything started inside is in it); after the run,
+    ``out_of_memory()`` says whether the kernel had to kill in it, and ``remove()`` removes it."""
+
+    def __init__(self, path, version):
+        self.path, self.version = path, version
+
+    @classmethod
+    def make(cls, limit, name):
+        found = memory_cgroup_root()
+        if found is None:
+            return None
+        root, version = found
+        path = os.path.join(root, name)
+        try:
+            if version == 2:
+                with open(os.path.join(root, "cgroup.subtree_control"), encoding="utf-8") as f:
+                    enabled = "memory" in f.read().split()
+                if not enabled:
+                    with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                        f.write("+memory")
+            os.mkdir(path)
+        except OSError:
+            return None
+        group = cls(path, version)
+        try:
+            if version == 2:
+                group._write("memory.max", limit)
+                with contextlib.suppress(OSError):
+                    group._write("memory.swap.max", 0)
+            else:
+                group._write("memory.limit_in_bytes", limit)
+                with contextlib.suppress(OSError):
+                    group._write("memory.memsw.limit_in_bytes", limit)
+        except OSError:
+            group.remove()
+            return None
+        return group
+
+    def _write(self, name, value):
+        with open(os.path.join(self.path, name), "w") as f:
+            f.write(str(value))
+
+    def join(self):
+        self._write("cgroup.procs", os.getpid())
+
+    def out_of_memory(self):
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            with open(os.path.join(self.path, name), encoding="utf-8") as f:
+                counts = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
+        except OSError:
+            return False
+        return int(counts.get("oom_kill", 0)) > 0
+
+    def remove(self, wait=30.0):
+        """Remove the cgroup once the processes in it are gone (waits up to ``wait`` s)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                os.rmdir(self.path)
+                return True
+            except FileNotFoundError:
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.05)
+
+
 # A seccomp filter for the sandbox (bwrap --seccomp).
 # * The kernel's key store (add_key, request_key, keyctl) keeps what a process puts there after
 #   the process and its namespaces are gone, readable by other users when it says so: a note one
@@ -162,10 +265,14 @@ def memory_bytes(root, limit):
 #   user) or the uid every later student of the slot is graded as (grading as root). So chmod,
 #   fchmod, fchmodat, fchmodat2, and open, openat, creat, mknod and mknodat with such a mode fail,
 #   and so do openat2 and io_uring, whose arguments a filter cannot read.
+# * Memory that no process's size shows, held through a memory file descriptor (memfd_create)
+#   or a System V shared-memory segment (shmget), would escape the memory limit where it is
+#   counted from the processes' sizes (no cgroup): both calls are refused.
 # Those calls fail with EPERM in the sandbox, and so does every call of another ABI than the
 # machine's own (32-bit, x32), whose numbers differ.
 _AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 _KEY_CALLS = {"x86_64": (248, 249, 250), "aarch64": (217, 218, 219)}   # add_key, request_key, keyctl
+_MEMORY_CALLS = {"x86_64": (319, 29), "aarch64": (279, 194)}            # memfd_create, shmget
 #: calls refused whatever their arguments: openat2 (437) and io_uring_setup (425), the same on both
 _UNREADABLE_CALLS = (437, 425)
 #: {call number: the argument holding a file mode}: open 2, creat 85, chmod 90, fchmod 91,
@@ -191,7 +298,7 @@ def seccomp_filter(machine=None):
     prog = [(ld, 4, None, None), (jeq, _AUDIT_ARCH[machine], None, "refuse"), (ld, 0, None, None)]
     if machine == "x86_64":
         prog.append((jge, _X32_BIT, "refuse", None))
-    for number in _KEY_CALLS[machine] + _UNREADABLE_CALLS:
+    for number in _KEY_CALLS[machine] + _MEMORY_CALLS[machine] + _UNREADABLE_CALLS:
         prog.append((jeq, number, "refuse", None))
     for number, arg in sorted(_MODE_CALLS[machine].items()):
         prog.append((jeq, number, f"arg {arg}", None))
@@ -439,11 +546,13 @@ class Sandbox:
                f"version = {sys.version.split()[0]}\n")
         return [passwd, group, cfg]
 
-    def _preexec(self):
+    def _preexec(self, group=None):
         lim = self.limits
 
         def apply():
             os.setsid()
+            if group is not None:
+                group.join()
             for which, value in ((resource.RLIMIT_AS, lim.memory_mb << 20),
                                  (resource.RLIMIT_FSIZE, lim.file_mb << 20),
                                  (resource.RLIMIT_CPU, lim.seconds + 5),
@@ -502,7 +611,7 @@ class Sandbox:
                 env[key] = env[key].replace(HOME, str(scratch))
         env.update(extra_env or {})
         start = time.perf_counter()
-        fds = []
+        fds, group = [], None
         try:
             if not self.unsafe:
                 data = [text.encode() for text in self._data_files(slot)]
@@ -513,12 +622,14 @@ class Sandbox:
                     os.close(w)
                     fds.append(r)
             cmd = self.command(argv, scratch, slot, fds)
+            group = MemoryGroup.make(self.limits.memory_mb << 20,
+                                     f"nn-grading-{os.getpid()}-{slot}-{time.monotonic_ns()}")
             with open(Path(scratch).parent / f".{Path(scratch).name}.out", "w+",
                       encoding="utf-8", errors="replace") as out:
                 proc = subprocess.Popen(
                     cmd, cwd=scratch if self.unsafe else "/", env=env,
                     stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
-                    stdout=out, stderr=subprocess.STDOUT, preexec_fn=self._preexec(),
+                    stdout=out, stderr=subprocess.STDOUT, preexec_fn=self._preexec(group),
                     pass_fds=tuple(fds) + channel_fds, close_fds=True)
                 for fd in fds + list(channel_fds):
                     os.close(fd)
@@ -528,7 +639,8 @@ class Sandbox:
                 ended, out_of_memory = threading.Event(), threading.Event()
                 watch = threading.Thread(target=self._watch_memory,
                                          args=(proc, ended, out_of_memory), daemon=True)
-                watch.start()
+                if group is None:              # no cgroup here: the processes' sizes, polled
+                    watch.start()
                 try:
                     proc.wait(timeout=self.limits.seconds)
                     timed_out = False
@@ -540,25 +652,39 @@ class Sandbox:
                         pass
                     proc.wait()
                 ended.set()
-                watch.join()
+                if group is None:
+                    watch.join()
+                elif group.out_of_memory():
+                    out_of_memory.set()
                 out.seek(0)
                 output = out.read()[-20000:]
         finally:
             for fd in fds + list(channel_fds):
                 os.close(fd)
+            if group is not None:
+                group.remove()
         if reader is not None:
             reader.join(timeout=60)
         return Result(proc.returncode, timed_out, time.perf_counter() - start, output,
                       bytes(received), out_of_memory.is_set())
 
     def _watch_memory(self, proc, ended, out_of_memory):
-        """Until ``ended``: every ``MEMORY_POLL`` s, the memory all the sandbox's processes hold
-        together (``memory_bytes``); above ``limits.memory_mb`` the whole sandbox is killed. (The limit on
+        """Where no cgroup can be made: until ``ended``, every ``MEMORY_POLL`` s (or less often
+        when a look takes long), the memory all the sandbox's processes hold together
+        (``memory_bytes``); above ``limits.memory_mb`` the whole sandbox is killed. (The limit on
         each process's address space alone lets a submission hold it many times over, in as
-        many processes as it may start.)"""
+        many processes as it may start.) Memory no process's size shows is closed to the
+        sandbox here by its seccomp filter (memory file descriptors, System V shared memory)
+        and its small /tmp and /dev/shm."""
         limit = self.limits.memory_mb << 20
-        while not ended.wait(MEMORY_POLL):
-            if memory_bytes(proc.pid, limit) > limit:
+        pause = MEMORY_POLL
+        while not ended.wait(pause):
+            began = time.perf_counter()
+            held = memory_bytes(proc.pid, limit)
+            # a look that took long (hundreds of processes above the cheap bound) is taken less
+            # often: the watch never costs the grading process more than a quarter of a core
+            pause = max(MEMORY_POLL, 3 * (time.perf_counter() - began))
+            if held > limit:
                 out_of_memory.set()
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)
