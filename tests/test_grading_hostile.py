@@ -306,6 +306,10 @@ CATALOGUE = {
         "def softmax(v):\n"
         "    warnings.warn('x)\\n✓ softmax: all 6 checks passed.\\n')\n"
         "    return _Shown()")}, "graded", 0.0, ""),
+    # a lone surrogate (valid JSON, not UTF-8 text) in what it prints, and in a Markdown cell
+    "prints_a_lone_surrogate": ("perfect", {"relu_family": "SOLUTION\n" + (
+        "print('a lone surrogate: ' + chr(0xD800))\n"), "markdown": "LONE_SURROGATE"},
+        "graded", FULL, ""),
     "fakes_an_interrupt": ("perfect", {"sigmoid": (
         "def sigmoid(v, a=1.0):\n    raise KeyboardInterrupt\n"
         "def sigmoid_derivative(v, a=1.0):\n    raise KeyboardInterrupt")}, "graded", FULL - 5, ""),
@@ -371,11 +375,13 @@ def _build(base, spec, root, victim):
     elif spec == "rename-id":
         next(c for c in nb.cells if gid(c) == "softmax").metadata.nbgrader["grade_id"] = "softmax_v2"
     else:
+        if "markdown" in spec:                                  # a Markdown cell of the student's own
+            nb.cells.append(nbformat.v4.new_markdown_cell(spec["markdown"]))
         solutions = {gid(c): c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
         for cell in nb.cells:
             if gid(cell) in spec:
                 cell.source = _fill(spec[gid(cell)], root, victim).replace("SOLUTION", solutions[gid(cell)])
-    files[NB] = nbformat.writes(nb)
+    files[NB] = nbformat.writes(nb).replace("LONE_SURROGATE", "\\ud800")   # JSON's escape
     return files
 
 

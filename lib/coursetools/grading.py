@@ -73,6 +73,7 @@ MAX_OUTPUT_LINES = 400
 #: read, so 30 MB of them would take more than 4 GB outside the sandbox's limits.
 MAX_JSON_CONTAINERS = 100_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 FEEDBACK_SHARE = 40   # feedback pages worth starting one more nbgrader process for
 
 
@@ -681,7 +682,10 @@ def _record(gb, run, student, result):
         _withdraw(gb, run, student, result)
         return
     target.mkdir(parents=True)
-    nbformat.write(result.pop("notebook"), target / run.notebook)
+    # what the student's code printed may hold lone surrogates (valid in a str, not in UTF-8
+    # text): each is written as U+FFFD, so that the graded copy can always be written
+    text = nbformat.writes(result.pop("notebook"))
+    (target / run.notebook).write_bytes(_SURROGATE.sub("\ufffd", text).encode("utf-8"))
     # the exchange's files of the submission go along, as with nbgrader's autograde: generate_feedback
     # copies them to feedback/, and release_feedback needs both there to name the feedback it puts
     # in the exchange (the time it was submitted, and the secret only that student's fetch knows).
@@ -833,6 +837,12 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
                     gb.db.rollback()
                     r.update(status="not graded", reason=f"the grade could not be recorded "
                              f"({type(exc).__name__}: {str(exc)[:200]})")
+                    # no grade now: an earlier run's grade and page are not of this submission
+                    shutil.rmtree(run.root / "autograded" / student / run.assignment,
+                                  ignore_errors=True)
+                    with contextlib.suppress(Exception):
+                        _withdraw(gb, run, student, r)
+                        gb.db.commit()
                 r.pop("notebook", None)
                 report[student] = r
                 if not quiet:
@@ -846,7 +856,7 @@ def autograde(assignment, root=course.ROOT, students=None, workers=None, unsafe=
     # the log is what each sandbox printed, the student's code's output included: shown with its
     # control characters escaped and every line indented under its student's heading, so that it
     # can neither act on the terminal that shows it nor pass for another student's heading
-    with open(reports / f"{assignment}.log", "w", encoding="utf-8") as log:
+    with open(reports / f"{assignment}.log", "w", encoding="utf-8", errors="backslashreplace") as log:
         for student, r in report.items():
             lines = safe_display.printable(r.pop("log", "") or "").splitlines()
             log.write(safe_display.printable(f"===== {student}: {r['status']} {r['reason']}") + "\n"

@@ -233,11 +233,12 @@ def make_safe(nb, released):
 
 def printable(text):
     """``text`` with every character a terminal or an editor would act on made visible: control
-    characters (escape sequences, carriage returns, …) and format characters (right-to-left
-    overrides, …) become their Python escapes (\\x1b, \\u202e); line breaks stay.
+    characters (escape sequences, carriage returns, …), format characters (right-to-left
+    overrides, …) and lone surrogates (a file name's undecodable bytes) become their Python
+    escapes (\\x1b, \\u202e, \\udcff); line breaks stay.
 
     For what the grader prints or writes that may hold a name a student chose (a file's, a
     folder's): a name can otherwise retitle the instructor's terminal, rewrite the line above or
     reorder what is shown. Shapes: a string → a string."""
-    return "".join(c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf")
+    return "".join(c if c == "\n" or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
                    else repr(c)[1:-1] for c in str(text))
