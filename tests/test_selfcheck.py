@@ -356,6 +356,26 @@ def test_a_hidden_check_does_not_show_an_expected_value_that_its_digits_would_gi
     assert "expected array([ 0, 15,  2])" in judge_case("f", visible, {"value": np.array([7, 7, 7])})[1]
 
 
+def test_a_hidden_check_shows_integers_and_shapes_as_roughly_as_numbers():
+    """The digits of integers and the lengths of a shape are the code's to choose, as its numbers
+    are: a returned array of a hidden input's 64-bit patterns carried it out exactly."""
+    from selfcheck.verdict import judge_case
+    case = {"kind": "values", "where": "sigmoid(a hidden (5, 4) input)", "rtol": 1e-6,
+            "atol": 1e-9, "hints": [], "hidden": True, "expected": np.linspace(0.1, 0.9, 4)}
+    packed = np.array([4605789305838452195, 4617012379208120557, -7, 12345])
+    ok, message = judge_case("sigmoid", case, {"value": packed})
+    assert not ok and "4605789305838452195" not in message and "4.6e+18" in message
+    assert "12345" not in message and "1.2e+04" in message
+    ok, message = judge_case("sigmoid", case, {"value": 10 ** 400})
+    assert not ok and "an integer of about 401 digits" in message and "1000" not in message
+    ok, message = judge_case("sigmoid", case, {"value": np.zeros((0, 783021, 15))})
+    assert not ok and "783021" not in message and "(3 axes, not shown)" in message
+    ok, message = judge_case("sigmoid", case, {"value": np.zeros((2, 3))})
+    assert "wrong shape: expected (4,), received (2, 3)" in message      # a plain shape: shown
+    visible = dict(case, hidden=False)
+    assert "12345" in judge_case("sigmoid", visible, {"value": packed})[1]
+
+
 def test_a_hidden_check_shows_no_text_the_student_s_code_chose():
     """An error's text, an exception class's name and a returned string are the code's to
     choose: for a hidden check they could carry its input out, a few dozen characters a check."""

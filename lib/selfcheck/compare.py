@@ -39,18 +39,46 @@ def describe(x, max_items=8, _depth=0, digits=None):
     return cut(_describe(x, max_items, _depth, digits), MAX_DESCRIPTION)
 
 
+#: a shape a hidden check's message shows in full: at most this many axes of at most 9999
+#: entries each (a returned array's shape is the code's to choose, like its numbers)
+SHOWN_AXES = 4
+
+
+def shape_text(shape, digits=None):
+    """``shape`` as a message shows it; with ``digits`` (a hidden check), a shape of more axes
+    or longer ones than any answer has is shown by its number of axes only."""
+    shape = tuple(shape)
+    if digits is None or (len(shape) <= SHOWN_AXES and all(0 <= n <= 9999 for n in shape)):
+        return str(shape)
+    return f"({len(shape)} axes, not shown)"
+
+
+def _number_text(v, digits):
+    """A number to ``digits`` significant digits, integers too (any size)."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    try:
+        return f"{float(v):.{digits}g}" if not isinstance(v, complex) else f"{v:.{digits}g}"
+    except OverflowError:
+        return f"an integer of about {int(abs(int(v)).bit_length() * 0.30103) + 1} digits"
+
+
 def _describe(x, max_items, depth, digits=None):
     if isinstance(x, np.ndarray):
         if x.size <= max_items:
-            if digits is not None and x.dtype.kind in "fc":
+            if digits is not None and x.dtype.kind in "fciu":
                 body = np.array2string(x, separator=", ", formatter={
                     "float_kind": lambda v: f"{v:.{digits}g}",
-                    "complex_kind": lambda v: f"{v:.{digits}g}"})
+                    "complex_kind": lambda v: f"{v:.{digits}g}",
+                    "int_kind": lambda v: _number_text(v, digits)})
             else:
                 body = np.array2string(x, precision=6, separator=", ", suppress_small=False)
-            return f"array({body})" + (f" of shape {x.shape}" if x.ndim > 1 else "")
-        flat = ", ".join(f"{v:.{digits or 6}g}" for v in x.ravel()[:4].tolist())
-        return f"array of shape {x.shape}, dtype {x.dtype} (first entries {flat}, …)"
+            return (f"array({body})"
+                    + (f" of shape {shape_text(x.shape, digits)}" if x.ndim > 1 else ""))
+        flat = ", ".join(f"{v:.{digits or 6}g}" if digits is None else _number_text(v, digits)
+                         for v in x.ravel()[:4].tolist())
+        return (f"array of shape {shape_text(x.shape, digits)}, dtype {x.dtype} (first entries "
+                f"{flat}, …)")
     if isinstance(x, float):
         return f"{x:.{digits or 10}g}"
     if isinstance(x, str):
@@ -70,6 +98,8 @@ def _describe(x, max_items, depth, digits=None):
             return "{" + inner + (", …" if len(x) > max_items else "") + "}"
         if not isinstance(x, (int, bool, np.number, np.bool_, type(None))):
             return f"a {type(x).__name__[:40]}"
+        if x is not None:                # integers too: their digits are the code's to choose
+            return _number_text(x, digits)
     text = repr(x)
     return text[:120] + " …" if len(text) > 120 else text
 
@@ -126,7 +156,8 @@ def compare(received, expected, rtol, atol, digits=None):
         return False, (f"received a value of type {type(received).__name__[:60]}, expected an "
                        f"array of shape {e_shape}")
     if r_shape != e_shape:
-        return False, f"wrong shape: expected {e_shape}, received {r_shape}"
+        return False, (f"wrong shape: expected {shape_text(e_shape)}, received "
+                       f"{shape_text(r_shape, digits)}")
     try:
         r, e = _flat_floats(received), _flat_floats(expected)
     except (TypeError, ValueError):
