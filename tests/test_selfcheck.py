@@ -350,6 +350,8 @@ def test_a_hidden_check_does_not_show_an_expected_value_that_its_digits_would_gi
     assert not ok and "wrong shape: expected (3,), received (2,)" in message and "15" not in message
     ok, message = judge_case("sigmoid", dict(case, expected=0.5), {"value": 0.25})
     assert not ok and "0.5" not in message
+    ok, message = judge_case("mse", dict(case, expected=10 / 3), {"value": 1.0})
+    assert not ok and "3.3" not in message                    # shown as 3.3, 10/3 is the guess
     ok, message = judge_case("mse", dict(case, expected=1.44357005), {"value": -1.0})
     assert "expected about 1.4" in message                    # two digits that do not pass: shown
     visible = dict(case, hidden=False)

@@ -74,16 +74,29 @@ def _value_text(x, limit=None, digits=None):
     return text if limit is None else cut(text, limit)
 
 
+#: the denominators of the simple fractions a reader would try for a number shown rounded
+GUESSED_DENOMINATORS = range(1, 13)
+
+
 def _gives_away(expected, rtol, atol, digits):
     """Whether ``expected``, each entry written to ``digits`` significant digits (as a message
-    shows it), would itself pass the check."""
+    shows it), would give the answer away: the shown number itself passes the check, or a simple
+    fraction (p/q, q at most 12) that is shown the same (3.3: 10/3) does."""
     try:
-        shape = shape_of(expected)
+        shape_of(expected)
         flat = np.asarray(expected).ravel().tolist()
         if any(isinstance(v, complex) for v in flat):
             return False
-        shown = np.array([float(f"{float(v):.{digits}g}") for v in flat]).reshape(shape)
-        return bool(compare(shown, expected, rtol, atol)[0])
+        e = np.array([float(v) for v in flat])
+        shown = [f"{v:.{digits}g}" for v in e]
+        s = np.array([float(t) for t in shown])
+        if not np.all(np.isfinite(e)):
+            return False
+        q = np.array(GUESSED_DENOMINATORS, dtype=float)
+        guesses = np.concatenate([s[:, None], np.round(s[:, None] * q) / q], axis=1)   # (N, 13)
+        close = np.abs(guesses - e[:, None]) <= atol + rtol * np.abs(e[:, None])
+        looks = np.array([[f"{g:.{digits}g}" == t for g in row] for row, t in zip(guesses, shown)])
+        return bool(np.all(np.any(close & looks, axis=1)))
     except Exception:
         return False
 
