@@ -220,3 +220,22 @@ def test_an_output_cannot_take_the_page_s_own_styles_or_cover_it():
     for word in ("navbar", "pull-right", "label-success", "modal-backdrop", "1800", "3000"):
         assert word not in cleaned, word
     assert 'width="400" height="300"' in cleaned and 'class="dataframe"' in cleaned
+
+
+def test_the_student_s_outputs_have_a_budget_for_the_whole_notebook():
+    """100 cells of 200,000 printed characters and 48 images of 1.9 MB made a 116 MB feedback
+    page and a 90 MB graded copy: past the notebook's budget an output becomes one line."""
+    from coursetools import grading
+    budget = [grading.OUTPUT_TEXT_BUDGET, grading.OUTPUT_DATA_BUDGET]
+    printed = [{"output_type": "stream", "name": "stdout", "text": "\x1b[31mx\x1b[0m" * 20_000}]
+    image = [{"output_type": "display_data", "data": {"image/png": "A" * 1_900_000,
+                                                      "text/plain": "<Figure>"}}]
+    cells = [grading._clean_outputs(printed, budget) for _ in range(100)]
+    cells += [grading._clean_outputs(image, budget) for _ in range(48)]
+    text = sum(len(o.get("text", "")) for c in cells for o in c)
+    data = sum(len(str(o.get("data", ""))) for c in cells for o in c)
+    assert text <= grading.OUTPUT_TEXT_BUDGET + 148 * 200
+    assert data <= grading.OUTPUT_DATA_BUDGET + 2_000_000
+    assert cells[0][0]["text"].startswith("\x1b[31mx")                 # the first ones are shown
+    assert "not shown in the graded copy" in cells[99][0]["text"]
+    assert "not shown in the graded copy" in cells[-1][0]["text"]

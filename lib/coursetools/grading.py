@@ -436,29 +436,60 @@ def _shown(mime, value):
     return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
 
 
-def _clean_outputs(outputs):
+#: what the student's outputs may hold in all in the graded copy: characters of text (printed
+#: text and errors) and characters of displays (images, HTML, …). Converting them into feedback
+#: pages runs outside the sandbox's limits: 100 cells of coloured text made a 116 MB page.
+OUTPUT_TEXT_BUDGET = 2_000_000
+OUTPUT_DATA_BUDGET = 10_000_000
+
+
+def _clean_outputs(outputs, budget=None):
     """The student's cell outputs, limited in size (as nbgrader's LimitOutput); what could run in
     the browser that shows them is removed from the whole notebook afterwards
-    (``safe_display.make_safe``)."""
+    (``safe_display.make_safe``). ``budget``: [characters of text, characters of displays]
+    left for the notebook, reduced here; an output past it is replaced by a line saying so."""
+    budget = budget if budget is not None else [OUTPUT_TEXT_BUDGET, OUTPUT_DATA_BUDGET]
     clean = []
+
+    def fits(which, size):
+        if size > budget[which]:
+            budget[which] = 0
+            return False
+        budget[which] -= size
+        return True
+
     for output in outputs[:50]:
         kind = output.get("output_type")
         if kind == "stream":
             lines = str(output.get("text", "")).splitlines(keepends=True)
             if len(lines) > MAX_OUTPUT_LINES:
                 lines = lines[:MAX_OUTPUT_LINES] + [f"… (output cut at {MAX_OUTPUT_LINES} lines)\n"]
-            clean.append(_output("stream", name=output.get("name", "stdout") if output.get("name") in
-                                 ("stdout", "stderr") else "stdout", text="".join(lines)[:200_000]))
+            text = "".join(lines)[:200_000]
+            if fits(0, len(text)):
+                clean.append(_output("stream", name=output.get("name", "stdout") if output.get("name")
+                                     in ("stdout", "stderr") else "stdout", text=text))
+            else:
+                clean.append(_output("stream", name="stdout", text=_PAST_BUDGET))
         elif kind in ("display_data", "execute_result"):
             data = {k: v for k, v in dict(output.get("data", {})).items()
                     if k in _SHOWN_TYPES and _shown(k, v) and len(json.dumps(v)) < 2_000_000}
-            if data:                                 # made safe to show by make_safe, at the end
+            if data and fits(1, len(json.dumps(data))):   # made safe to show by make_safe, at the end
                 clean.append(_output("display_data", data=data))
+            elif data:
+                clean.append(_output("stream", name="stdout", text=_PAST_BUDGET))
         elif kind == "error":
             tb = [str(line)[:2000] for line in list(output.get("traceback", []))[-40:]]
-            clean.append(_output("error", ename=str(output.get("ename", "Error"))[:200],
-                                 evalue=str(output.get("evalue", ""))[:2000], traceback=tb))
+            evalue = str(output.get("evalue", ""))[:2000]
+            if fits(0, sum(map(len, tb)) + len(evalue)):
+                clean.append(_output("error", ename=str(output.get("ename", "Error"))[:200],
+                                     evalue=evalue, traceback=tb))
+            else:
+                clean.append(_output("stream", name="stderr", text=_PAST_BUDGET))
     return clean
+
+
+_PAST_BUDGET = ("[an output not shown in the graded copy: the notebook's outputs before it used up "
+                "what the graded copy shows]\n")
 
 
 def _verdict_outputs(verdict):
@@ -564,6 +595,7 @@ class ClassRun:
         verdicts = self.judge.judge(outcomes)
         # the judged notebook: the student's outputs, and the judge's messages under test cells
         interrupted = False
+        budget = [OUTPUT_TEXT_BUDGET, OUTPUT_DATA_BUDGET]     # the student's outputs, in all
         for i, cell in enumerate(graded.cells):
             if cell.cell_type != "code":
                 continue
@@ -576,7 +608,7 @@ class ClassRun:
                     ran = executed.cells[i]
                     if ran.get("cell_type") != "code":
                         continue
-                    cell.outputs = _clean_outputs(list(ran.get("outputs", []))[:50])
+                    cell.outputs = _clean_outputs(list(ran.get("outputs", []))[:50], budget)
                     interrupted |= ran.get("interrupted") is True     # said by the runner
                     cell.execution_count = i + 1 if cell.outputs or ran.get("execution_count") else None
                 except Exception:
