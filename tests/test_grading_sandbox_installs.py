@@ -107,33 +107,23 @@ def test_without_the_hiding_the_probe_finds_the_installed_copies(installed_env):
     assert (env / "lib" / "course-src" / "nnlib" / "activations.py").read_text().count("def sigmoid")
 
 
-# Forked children each holding MB megabytes (touched), then a line on standard output.
+# N forked children sleep for two seconds; WHO ("children" or "parent") holds MB megabytes
+# (touched) each. Held by the parent, the pages are shared with the children and count once.
 HOLDERS = r"""
 import os, sys, time
-children = []
-for _ in range(int(sys.argv[1])):
-    pid = os.fork()
-    if pid == 0:
-        block = bytearray(int(sys.argv[2]) << 20)
-        block[::4096] = b"x" * len(block[::4096])
-        time.sleep(3)
-        os._exit(0)
-    children.append(pid)
-for pid in children:
-    os.waitpid(pid, 0)
-print("all children done", flush=True)
-"""
+who, n, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
-# A parent holding MB megabytes (touched) forks children that only sleep: their pages are the
-# parent's, shared, and count once.
-SHARERS = r"""
-import os, sys, time
-block = bytearray(int(sys.argv[2]) << 20)
-block[::4096] = b"x" * len(block[::4096])
+def hold():
+    block = bytearray(mb << 20)
+    block[::4096] = b"x" * len(block[::4096])
+    return block
+
+held = hold() if who == "parent" else None
 children = []
-for _ in range(int(sys.argv[1])):
+for _ in range(n):
     pid = os.fork()
     if pid == 0:
+        mine = hold() if who == "children" else None
         time.sleep(2)
         os._exit(0)
     children.append(pid)
@@ -179,9 +169,9 @@ def test_the_memory_limit_counts_all_the_sandbox_s_processes_together(memory_box
     """Each child stays far below the per-process limit (400 MB of address space); four of them
     together (600 MB) pass the limit, two smaller ones do not."""
     box, scratch, _ = memory_box
-    result = _run(box, scratch, HOLDERS, 4, 150)
+    result = _run(box, scratch, HOLDERS, "children", 4, 150)
     assert result.out_of_memory and not result.timed_out, result
-    result = _run(box, scratch, HOLDERS, 2, 60)
+    result = _run(box, scratch, HOLDERS, "children", 2, 60)
     assert not result.out_of_memory and "all children done" in result.output, result
 
 
@@ -189,7 +179,7 @@ def test_pages_forked_children_share_with_their_parent_count_once(memory_box):
     """Eight children of a parent holding 250 MB: 2.25 GB by the sum of their resident sizes,
     250 MB in fact, under the 400 MB limit."""
     box, scratch, _ = memory_box
-    result = _run(box, scratch, SHARERS, 8, 250)
+    result = _run(box, scratch, HOLDERS, "parent", 8, 250)
     assert not result.out_of_memory and "all children done" in result.output, result
 
 
