@@ -211,3 +211,21 @@ def test_a_cgroup_counts_files_in_memory_too(memory_box):
         pytest.skip("counted only by a cgroup")
     result = _run(box, scratch, IN_FILES)
     assert result.out_of_memory and "held both" not in result.output, result
+
+
+def test_a_process_in_the_sandbox_cannot_raise_its_open_files_limit(tmp_path):
+    """Each open pipe or socket can hold kernel memory that no process's size shows: the number
+    of open files is held at its usual soft limit, as the hard limit too."""
+    library = judge.build_library(LIB, tmp_path / "prepared")
+    box = sandbox.Sandbox(library, limits=sandbox.Limits(seconds=60))
+    scratch = box.prepare_scratch(tmp_path / "home")
+    program = ("import resource\n"
+               "print('limits', resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+               "try:\n"
+               "    resource.setrlimit(resource.RLIMIT_NOFILE, (1 << 20, 1 << 20))\n"
+               "    print('raised')\n"
+               "except (ValueError, OSError):\n"
+               "    print('refused')\n")
+    result = box.run(["/opt/env/bin/python", "-c", program], scratch)
+    limit = sandbox.OPEN_FILES
+    assert f"limits ({limit}, {limit})" in result.output and "refused" in result.output, result

@@ -88,6 +88,8 @@ class Result:
     out_of_memory: bool = False   # its processes together held more than the limit: stopped
 
 
+#: open files of each process in the sandbox (soft and hard limit)
+OPEN_FILES = 1024
 #: how often the memory the sandbox's processes hold together is looked at (seconds)
 MEMORY_POLL = 0.2
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -553,11 +555,14 @@ class Sandbox:
             os.setsid()
             if group is not None:
                 group.join()
+            # open files: the usual soft limit made the hard one too, so that the pipes and
+            # sockets a process can fill (kernel memory no process's size shows) stay few
             for which, value in ((resource.RLIMIT_AS, lim.memory_mb << 20),
                                  (resource.RLIMIT_FSIZE, lim.file_mb << 20),
                                  (resource.RLIMIT_CPU, lim.seconds + 5),
                                  (resource.RLIMIT_CORE, 0),
-                                 (resource.RLIMIT_NPROC, lim.processes)):
+                                 (resource.RLIMIT_NPROC, lim.processes),
+                                 (resource.RLIMIT_NOFILE, OPEN_FILES)):
                 try:
                     resource.setrlimit(which, (value, value))
                 except (ValueError, OSError):
